@@ -1,0 +1,150 @@
+//! The API Gateway HTTP API: a request is matched to a route and handed to its function,
+//! as a payload format 2.0 event (handler world) or as the request itself (`wasi:http`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use runtime::{Function, FunctionKind, InvokeError, InvokeMeta};
+
+use crate::payload::{self, RequestInfo};
+use crate::responses;
+use crate::server::Response;
+use crate::snapshot::{AppSnapshot, Observer, SharedSnapshot};
+
+/// Handles one request against the snapshot current when it arrived.
+pub async fn handle(
+    snapshot: &SharedSnapshot,
+    observer: &Arc<dyn Observer>,
+    request: http::Request<Incoming>,
+    peer: SocketAddr,
+) -> Response {
+    // Hold this snapshot for the whole request: a swap in the meantime does not affect it.
+    let app = snapshot.load_full();
+    let (parts, body) = request.into_parts();
+    let Some(found) = app.routes.find(&parts.method, parts.uri.path()) else {
+        return full(responses::not_found());
+    };
+    let body = match read_body(&app, &parts.headers, body).await {
+        Ok(body) => body,
+        Err(response) => return full(response),
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let function = found.value;
+    let meta = InvokeMeta {
+        request_id: request_id.clone(),
+    };
+    let response = match function.kind() {
+        FunctionKind::Handler => {
+            let info = RequestInfo {
+                request_id: &request_id,
+                route_key: found.route_key,
+                path_parameters: &found.path_parameters,
+                source_ip: peer.ip(),
+                time: SystemTime::now(),
+                domain_name: host_of(&parts),
+                api_id: "rondo",
+                account_id: "000000000000",
+            };
+            let event = payload::request_event(&parts, &body, &info);
+            invoke_handler(function, observer, &event, meta).await
+        }
+        FunctionKind::WasiHttp => {
+            let request = http::Request::from_parts(parts, body);
+            serve_wasi_http(function, observer, request, meta).await
+        }
+    };
+    let mut response = full(response);
+    if let Ok(value) = http::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("apigw-requestid", value);
+    }
+    response
+}
+
+async fn invoke_handler(
+    function: &Function,
+    observer: &Arc<dyn Observer>,
+    event: &[u8],
+    meta: InvokeMeta,
+) -> http::Response<Bytes> {
+    let invocation = function.invoke(event, meta).await;
+    observer.invocation_finished(&invocation.report, invocation.result.as_ref().err());
+    match invocation.result {
+        Ok(output) => match payload::response_from_function(&output) {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::warn!(
+                    function = function.name(),
+                    request_id = invocation.report.request_id,
+                    "malformed function response: {error}"
+                );
+                responses::internal_error()
+            }
+        },
+        Err(error) => error_response(&error),
+    }
+}
+
+async fn serve_wasi_http(
+    function: &Function,
+    observer: &Arc<dyn Observer>,
+    request: http::Request<Bytes>,
+    meta: InvokeMeta,
+) -> http::Response<Bytes> {
+    let invocation = function.serve_http(request, meta).await;
+    observer.invocation_finished(&invocation.report, invocation.result.as_ref().err());
+    match invocation.result {
+        Ok(response) => response,
+        Err(error) => error_response(&error),
+    }
+}
+
+/// The gateway's answer to a failed invocation, as API Gateway gives it.
+fn error_response(error: &InvokeError) -> http::Response<Bytes> {
+    match error {
+        InvokeError::Timeout { .. } => responses::timed_out(),
+        InvokeError::Throttled { .. } => responses::too_many_requests(),
+        InvokeError::ResponseTooLarge { .. } => responses::bad_gateway(),
+        _ => responses::internal_error(),
+    }
+}
+
+/// Reads the whole body, refusing it with 413 past the app's limit.
+async fn read_body(
+    app: &AppSnapshot,
+    headers: &http::HeaderMap,
+    body: Incoming,
+) -> Result<Bytes, http::Response<Bytes>> {
+    let limit = app.request_body_bytes_max;
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(responses::payload_too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(responses::payload_too_large())
+        }
+        // The client went away or sent a malformed body.
+        Err(_) => Err(responses::bad_request()),
+    }
+}
+
+fn host_of(parts: &http::request::Parts) -> &str {
+    parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| parts.uri.host())
+        .unwrap_or("localhost")
+}
+
+pub(crate) fn full(response: http::Response<Bytes>) -> Response {
+    response.map(Full::new)
+}

@@ -1,0 +1,21 @@
+//! rondo's HTTP surfaces that invoke functions.
+//!
+//! - [`http_api`]: API Gateway's HTTP API: routes matched with its priority rules
+//!   ([`routes`]), handler-world functions called with payload format 2.0 ([`payload`]),
+//!   `wasi:http` functions handed the request itself.
+//! - [`lambda_api`]: Lambda's `Invoke` operation, served on the AWS endpoint.
+//!
+//! Both read an immutable [`AppSnapshot`] that the control plane swaps atomically; nothing on
+//! the request path parses configuration or takes a lock shared across requests.
+
+pub mod http_api;
+pub mod lambda_api;
+pub mod limits;
+pub mod payload;
+pub mod responses;
+pub mod routes;
+pub mod server;
+mod snapshot;
+
+pub use routes::{RouteMatch, RouteTable};
+pub use snapshot::{AppSnapshot, Observer, SharedSnapshot};

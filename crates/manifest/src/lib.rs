@@ -1,0 +1,36 @@
+//! The app manifest: `rondo.toml` text in, a validated and normalised [`AppSpec`] out.
+//!
+//! Parsing goes in three steps, each in its own module.
+//! `raw` reads the TOML into serde shapes, one section at a time, so one bad entry does not hide the next.
+//! `lower` validates those shapes, checks the references between sections, applies defaults and resolves paths.
+//! `error` collects every problem as a `file:line:column: message` diagnostic, in file order.
+//!
+//! The crate does no IO: the caller reads the file and says where it lives.
+
+mod check;
+mod error;
+mod limits;
+mod lower;
+mod raw;
+mod route;
+mod spec;
+
+use std::path::Path;
+
+pub use error::{Diagnostic, ManifestError};
+pub use route::*;
+pub use spec::*;
+
+use error::Sink;
+
+/// Parses, validates and normalises the text of a `rondo.toml`.
+///
+/// `file_name` is what diagnostics print (e.g. `rondo.toml` or a path).
+/// `dir` is the folder holding the manifest: relative paths are joined to it, without touching the filesystem.
+/// On failure every problem found is reported, not just the first.
+pub fn parse(text: &str, file_name: &str, dir: &Path) -> Result<AppSpec, ManifestError> {
+    let mut sink = Sink::new(text);
+    let spec = raw::read(text, &mut sink).map(|manifest| lower::lower(manifest, dir, &mut sink));
+    sink.finish(file_name)?;
+    Ok(spec.expect("a manifest that could not be read has reported why"))
+}

@@ -1,0 +1,60 @@
+//! Command-line arguments, as clap parses them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Parser)]
+#[command(
+    name = "rondo",
+    version,
+    about = "A self-hostable serverless cloud in one binary"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Run an app for development: serve it, watch it, reload it on change.
+    Dev(DevArgs),
+    /// Invoke a function of a running app (through its Lambda Invoke API) and print the result.
+    Invoke(InvokeArgs),
+}
+
+#[derive(clap::Args)]
+pub struct DevArgs {
+    /// The app's folder (holding rondo.toml), or the manifest file itself.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Where the gateway (the app's HTTP routes) listens.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Where the AWS-compatible endpoint (Lambda Invoke API) listens.
+    #[arg(long, default_value = "127.0.0.1:4566")]
+    pub aws_listen: SocketAddr,
+    /// Where rondo keeps the app's data (default: DIR/.rondo).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Do not print each invocation's log (START/END/REPORT and the function's lines).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Do not reload the app when its files change.
+    #[arg(long)]
+    pub no_watch: bool,
+}
+
+#[derive(clap::Args)]
+pub struct InvokeArgs {
+    /// The function's name.
+    pub function: String,
+    /// The event, as JSON text.
+    #[arg(long, default_value = "{}")]
+    pub payload: String,
+    /// The AWS endpoint of the running `rondo dev`.
+    #[arg(long, default_value = "http://127.0.0.1:4566")]
+    pub endpoint: String,
+    /// Also print the end of the invocation's log (Lambda's `LogType: Tail`) to stderr.
+    #[arg(long)]
+    pub log: bool,
+}

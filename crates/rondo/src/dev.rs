@@ -1,0 +1,182 @@
+//! `rondo dev`: serve an app on loopback, watch its files, reload on change.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use control::{Control, ReloadEvent};
+use gateway::Observer;
+use manifest::AppSpec;
+use runtime::{Runtime, RuntimeConfig};
+use tokio::net::TcpListener;
+
+use crate::cli::DevArgs;
+use crate::printer::{self, LogPrinter};
+
+pub fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
+    let manifest_path = manifest_path(&args.dir);
+    let app_dir = manifest_path
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let data_dir = args.data.clone().unwrap_or_else(|| app_dir.join(".rondo"));
+    let cache_dir = data_dir.join("cache");
+    std::fs::create_dir_all(&cache_dir)
+        .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("rondo-worker")
+        .build()
+        .context("cannot start the async runtime")?;
+    tokio.block_on(serve(args, manifest_path, cache_dir))
+}
+
+fn manifest_path(dir_or_file: &Path) -> PathBuf {
+    if dir_or_file.is_dir() {
+        dir_or_file.join("rondo.toml")
+    } else {
+        dir_or_file.to_owned()
+    }
+}
+
+async fn serve(
+    args: DevArgs,
+    manifest_path: PathBuf,
+    cache_dir: PathBuf,
+) -> anyhow::Result<ExitCode> {
+    let runtime = Runtime::new(&RuntimeConfig {
+        cache_dir: Some(cache_dir),
+        instances_max: runtime::limits::INSTANCES_MAX,
+    })?;
+    let (control, loaded) = Control::start(runtime, &manifest_path)?;
+    let control = Arc::new(control);
+
+    let gateway_listener = bind(args.listen, "--listen").await?;
+    let aws_listener = bind(args.aws_listen, "--aws-listen").await?;
+    let gateway_addr = gateway_listener.local_addr()?;
+    let aws_addr = aws_listener.local_addr()?;
+    print_banner(&loaded.spec, gateway_addr, aws_addr, loaded.duration);
+
+    let printer = Arc::new(LogPrinter::start(
+        args.quiet,
+        loaded.spec.billing.granularity_ms,
+    ));
+    let observer: Arc<dyn Observer> = printer.clone();
+    let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);
+
+    let snapshot = Arc::clone(control.snapshot());
+    let gateway_observer = Arc::clone(&observer);
+    let gateway = tokio::spawn(gateway::server::serve(
+        gateway_listener,
+        move |request, peer| {
+            control::gateway_endpoint(
+                Arc::clone(&snapshot),
+                Arc::clone(&gateway_observer),
+                request,
+                peer,
+            )
+        },
+        wait_for(shutdown.clone()),
+    ));
+    let snapshot = Arc::clone(control.snapshot());
+    let aws_observer = Arc::clone(&observer);
+    let aws = tokio::spawn(gateway::server::serve(
+        aws_listener,
+        move |request, _peer| {
+            control::aws_endpoint(Arc::clone(&snapshot), Arc::clone(&aws_observer), request)
+        },
+        wait_for(shutdown.clone()),
+    ));
+    let watcher = (!args.no_watch).then(|| {
+        let printer = Arc::clone(&printer);
+        tokio::spawn(control::watch(Arc::clone(&control), move |event| {
+            report_reload(&printer, event)
+        }))
+    });
+
+    wait_for_ctrl_c().await;
+    printer::info_line(
+        "rondo: shutting down, finishing in-flight requests (Ctrl-C again to stop now)",
+    );
+    let _ = shutdown_sender.send(true);
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
+    let drained = tokio::select! {
+        (gateway, aws) = async { tokio::join!(gateway, aws) } => {
+            gateway.unwrap_or(false) && aws.unwrap_or(false)
+        }
+        () = wait_for_ctrl_c() => false,
+    };
+    if !drained {
+        printer::error_line("rondo: stopped with requests still in flight");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bind(addr: std::net::SocketAddr, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (choose another address with {flag})"))
+}
+
+async fn wait_for(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+async fn wait_for_ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handling: run until killed.
+        std::future::pending::<()>().await;
+    }
+}
+
+fn print_banner(
+    spec: &AppSpec,
+    gateway: std::net::SocketAddr,
+    aws: std::net::SocketAddr,
+    took: std::time::Duration,
+) {
+    let mut text = format!(
+        "rondo dev: app \"{}\" loaded in {:.1} ms ({} functions, {} routes)\n  gateway       http://{gateway}\n  aws endpoint  http://{aws}\n",
+        spec.name,
+        took.as_secs_f64() * 1000.0,
+        spec.functions.len(),
+        spec.routes.len(),
+    );
+    for route in &spec.routes {
+        text.push_str(&format!(
+            "  route  {} -> {}\n",
+            route.key_text, route.function
+        ));
+    }
+    printer::info_line(text.trim_end());
+}
+
+fn report_reload(printer: &LogPrinter, event: ReloadEvent) {
+    match event {
+        ReloadEvent::Reloaded(loaded) => {
+            printer.set_billing_granularity_ms(loaded.spec.billing.granularity_ms);
+            printer::info_line(&format!(
+                "rondo: reloaded app \"{}\" in {:.1} ms ({} of {} functions compiled)",
+                loaded.spec.name,
+                loaded.duration.as_secs_f64() * 1000.0,
+                loaded.n_functions_compiled,
+                loaded.spec.functions.len(),
+            ));
+        }
+        ReloadEvent::Failed(error) => {
+            printer::error_line(&format!(
+                "error: {error}\nrondo: kept the previous version serving"
+            ));
+        }
+        ReloadEvent::WatcherFailed(error) => {
+            printer::error_line(&format!(
+                "error: watching the app's files failed: {error}; reloading stopped"
+            ));
+        }
+    }
+}

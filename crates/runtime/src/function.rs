@@ -1,0 +1,307 @@
+//! A loaded function: compiled, linked and pre-instantiated once, then instantiated fresh
+//! for every invocation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, ResourceTable};
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::engine::{Runtime, RuntimeInner};
+use crate::host::{GuestContext, HandlerFunctionPre, HostState, MemoryLimiter, OutboundHooks};
+use crate::limits;
+use crate::logs::{LogBuffer, LogSource};
+use crate::outbound::{OutboundPolicy, OutboundRuleError};
+use crate::report::{InvokeError, Report};
+
+/// What a function is, as the control plane declares it.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    pub name: String,
+    pub memory_mb: u32,
+    pub timeout_ms: u32,
+    pub environment: Vec<(String, String)>,
+    pub allowed_outbound_hosts: Vec<String>,
+}
+
+/// The two kinds of component rondo runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionKind {
+    /// rondo's handler world: an event in, a result out (Lambda's model).
+    Handler,
+    /// A `wasi:http` proxy component: an HTTP request in, an HTTP response out.
+    WasiHttp,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    #[error("not a WebAssembly component (a core module? build for wasm32-wasip2)")]
+    NotAComponent,
+    #[error("not a WebAssembly file")]
+    NotWasm,
+    #[error("invalid component: {0:#}")]
+    Compile(wasmtime::Error),
+    #[error("cannot link the component: {0:#}")]
+    Link(wasmtime::Error),
+    #[error(
+        "the component exports neither `rondo:function/handler` nor `wasi:http/incoming-handler`"
+    )]
+    UnknownWorld,
+    #[error("memory_mb {memory_mb} is outside 1..={max} for a wasm function", max = limits::WASM_MEMORY_MB_MAX)]
+    Memory { memory_mb: u32 },
+    #[error(transparent)]
+    Outbound(#[from] OutboundRuleError),
+}
+
+/// A function ready to run. Cheap to clone; immutable once loaded.
+#[derive(Clone)]
+pub struct Function {
+    pub(crate) inner: Arc<FunctionInner>,
+}
+
+pub(crate) struct FunctionInner {
+    pub(crate) runtime: Arc<RuntimeInner>,
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) memory_mb: u32,
+    pub(crate) timeout_ms: u32,
+    pub(crate) environment: Arc<[(String, String)]>,
+    pub(crate) outbound: Arc<OutboundPolicy>,
+    pub(crate) pre: Pre,
+    pub(crate) init_duration: Duration,
+    /// Still waiting for its first invocation (which reports `Init Duration`).
+    pub(crate) cold: AtomicBool,
+}
+
+pub(crate) enum Pre {
+    Handler(HandlerFunctionPre<HostState>),
+    WasiHttp(ProxyPre<HostState>),
+}
+
+/// The content hash rondo uses as a function's version: the first 16 hex digits of SHA-256.
+pub fn code_version(wasm: &[u8]) -> String {
+    let digest = Sha256::digest(wasm);
+    digest
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+impl Runtime {
+    /// Compiles (or loads from the cache), links and pre-instantiates a component.
+    /// CPU-heavy: run it off the request threads.
+    pub fn load(&self, config: &FunctionConfig, wasm: &[u8]) -> Result<Function, LoadError> {
+        let start = Instant::now();
+        if config.memory_mb == 0 || config.memory_mb > limits::WASM_MEMORY_MB_MAX {
+            return Err(LoadError::Memory {
+                memory_mb: config.memory_mb,
+            });
+        }
+        let outbound = OutboundPolicy::parse(&config.allowed_outbound_hosts)?;
+        check_header(wasm)?;
+        let engine = &self.inner.engine;
+        let component = Component::new(engine, wasm).map_err(LoadError::Compile)?;
+        let instance_pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(LoadError::Link)?;
+        let pre = match ProxyPre::new(instance_pre.clone()) {
+            Ok(proxy) => Pre::WasiHttp(proxy),
+            Err(_) => match HandlerFunctionPre::new(instance_pre) {
+                Ok(handler) => Pre::Handler(handler),
+                Err(_) => return Err(LoadError::UnknownWorld),
+            },
+        };
+        let inner = FunctionInner {
+            runtime: Arc::clone(&self.inner),
+            name: config.name.clone(),
+            version: code_version(wasm),
+            memory_mb: config.memory_mb,
+            timeout_ms: config.timeout_ms,
+            environment: config.environment.clone().into(),
+            outbound: Arc::new(outbound),
+            pre,
+            init_duration: start.elapsed(),
+            cold: AtomicBool::new(true),
+        };
+        Ok(Function {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+fn check_header(wasm: &[u8]) -> Result<(), LoadError> {
+    const MAGIC: &[u8] = b"\0asm";
+    // Bytes 4..8 are the version and layer: 0x0d 0x00 0x01 0x00 for components,
+    // 0x01 0x00 0x00 0x00 for core modules.
+    match wasm.get(..8) {
+        Some(header) if header.starts_with(MAGIC) && header[6..8] == [1, 0] => Ok(()),
+        Some(header) if header.starts_with(MAGIC) => Err(LoadError::NotAComponent),
+        _ => Err(LoadError::NotWasm),
+    }
+}
+
+/// Everything an invocation needs besides its input.
+#[derive(Debug, Clone)]
+pub struct InvokeMeta {
+    pub request_id: String,
+}
+
+/// The store of one invocation plus what is needed to judge its end.
+pub(crate) struct Run {
+    pub(crate) store: Store<HostState>,
+    pub(crate) logs: LogBuffer,
+    pub(crate) started_at: SystemTime,
+    pub(crate) start: Instant,
+    pub(crate) deadline: Instant,
+    pub(crate) cold: bool,
+}
+
+/// The error a guest is interrupted with when its deadline passes.
+#[derive(Debug, thiserror::Error)]
+#[error("deadline reached")]
+pub(crate) struct DeadlineReached;
+
+impl Function {
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    pub fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    pub fn kind(&self) -> FunctionKind {
+        match self.inner.pre {
+            Pre::Handler(_) => FunctionKind::Handler,
+            Pre::WasiHttp(_) => FunctionKind::WasiHttp,
+        }
+    }
+
+    pub fn memory_mb(&self) -> u32 {
+        self.inner.memory_mb
+    }
+
+    pub fn timeout_ms(&self) -> u32 {
+        self.inner.timeout_ms
+    }
+
+    /// The time after which the host abandons an invocation even if the guest is stuck in a host call.
+    pub(crate) fn hard_timeout(&self) -> Duration {
+        Duration::from_millis(u64::from(self.inner.timeout_ms) + limits::TIMEOUT_GRACE_MS)
+    }
+
+    /// A fresh store for one invocation: new WASI context, new resource table, new limits.
+    pub(crate) fn new_run(&self) -> Run {
+        let inner = &self.inner;
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(u64::from(inner.timeout_ms));
+        let logs = LogBuffer::default();
+        let wasi = WasiCtx::builder()
+            .envs(&inner.environment)
+            .stdout(logs.stream(LogSource::Stdout))
+            .stderr(logs.stream(LogSource::Stderr))
+            .build();
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            hooks: OutboundHooks {
+                policy: Arc::clone(&inner.outbound),
+            },
+            limiter: MemoryLimiter::new(inner.memory_mb as usize * 1024 * 1024),
+            logs: logs.clone(),
+            environment: Arc::clone(&inner.environment),
+        };
+        let mut store = Store::new(&inner.runtime.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        // Each epoch tick yields to the executor, so a busy guest never holds a worker thread
+        // for long, and the deadline is checked at every tick.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                return Err(DeadlineReached.into());
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        let cold = inner.cold.swap(false, Ordering::Relaxed);
+        Run {
+            store,
+            logs,
+            started_at: SystemTime::now(),
+            start,
+            deadline,
+            cold,
+        }
+    }
+
+    pub(crate) fn guest_context(&self, meta: &InvokeMeta, run: &Run) -> GuestContext {
+        let remaining = run.deadline.saturating_duration_since(Instant::now());
+        let deadline = SystemTime::now() + remaining;
+        let deadline_ms = deadline
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or_default();
+        GuestContext {
+            request_id: meta.request_id.clone(),
+            function_name: self.inner.name.clone(),
+            function_version: self.inner.version.clone(),
+            invoked_function_arn: format!(
+                "arn:aws:lambda:us-east-1:000000000000:function:{}",
+                self.inner.name
+            ),
+            memory_limit_mb: self.inner.memory_mb,
+            deadline_ms,
+        }
+    }
+
+    /// Turns a wasmtime error of this run into the failure it stands for.
+    pub(crate) fn classify(&self, run: &Run, error: &wasmtime::Error) -> InvokeError {
+        if error.downcast_ref::<DeadlineReached>().is_some() {
+            return InvokeError::Timeout {
+                timeout_ms: self.inner.timeout_ms,
+            };
+        }
+        if error
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            return InvokeError::Throttled {
+                slots: self.inner.runtime.instances_max,
+            };
+        }
+        if run.store.data().limiter.refused {
+            return InvokeError::OutOfMemory {
+                memory_mb: self.inner.memory_mb,
+            };
+        }
+        InvokeError::Trap {
+            message: format!("{error:#}"),
+        }
+    }
+
+    /// Closes the run: measures it and collects its log.
+    pub(crate) fn finish(&self, meta: InvokeMeta, run: Run) -> Report {
+        let duration = run.start.elapsed();
+        let peak_memory_bytes = run.store.data().limiter.peak_bytes as u64;
+        Report {
+            request_id: meta.request_id,
+            function_name: self.inner.name.clone(),
+            function_version: self.inner.version.clone(),
+            memory_mb: self.inner.memory_mb,
+            started_at: run.started_at,
+            duration,
+            init_duration: run.cold.then_some(self.inner.init_duration),
+            peak_memory_bytes,
+            logs: run.logs.finish(),
+        }
+    }
+}

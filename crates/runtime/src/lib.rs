@@ -1,0 +1,25 @@
+//! Runs invocations of WebAssembly functions.
+//!
+//! A [`Runtime`] owns the node's one wasmtime engine (pooling allocator, copy-on-write memory
+//! images, epoch interruption, an on-disk cache of compiled code). [`Runtime::load`] turns a
+//! component into a [`Function`]: compiled, linked and pre-instantiated once. Each invocation
+//! then gets a fresh instance in a fresh store, so no state survives between invocations, and
+//! a trap, a timeout or a memory blow-up ends that invocation only.
+//!
+//! The runtime knows nothing about routes, triggers or tables: it is handed an event (or an HTTP
+//! request) and gives back an [`Invocation`].
+
+mod engine;
+mod function;
+mod host;
+mod invoke;
+pub mod limits;
+mod logs;
+mod outbound;
+mod report;
+
+pub use engine::{Runtime, RuntimeConfig};
+pub use function::{Function, FunctionConfig, FunctionKind, InvokeMeta, LoadError, code_version};
+pub use logs::{LogLine, LogSource};
+pub use outbound::{OutboundPolicy, OutboundRuleError};
+pub use report::{Invocation, InvokeError, Report};

@@ -1,0 +1,48 @@
+//! Every limit the runtime enforces, in one place, with units in the names.
+
+/// Largest memory a wasm function may declare (a wasm32 linear memory cannot grow past 4 GiB).
+pub const WASM_MEMORY_MB_MAX: u32 = 4096;
+
+/// Instances that may be alive at once across the node (the pooling allocator's slots).
+/// Over it, an invocation is refused as throttled rather than queued without bound.
+pub const INSTANCES_MAX: u32 = 1000;
+
+/// Core wasm instances per component instance (a Rust `wasm32-wasip2` component has a handful).
+pub const CORE_INSTANCES_PER_COMPONENT_MAX: u32 = 32;
+
+/// Linear memories and tables per component instance.
+pub const MEMORIES_PER_COMPONENT_MAX: u32 = 4;
+pub const TABLES_PER_COMPONENT_MAX: u32 = 8;
+
+/// Elements a single wasm table may grow to.
+pub const TABLE_ELEMENTS_MAX: usize = 100_000;
+
+/// Bytes of log output (stdout, stderr and the `log` import together) kept per invocation;
+/// past it the rest is dropped and one truncation line says so.
+pub const INVOCATION_LOG_BYTES_MAX: usize = 256 * 1024;
+
+/// Resolution of timeouts: the engine's epoch advances this often while any invocation runs.
+pub const EPOCH_TICK_MS: u64 = 1;
+
+/// Extra time granted to the host side of an invocation past its timeout before it is abandoned
+/// (covers guests blocked in a host call, where epoch interruption cannot reach them).
+pub const TIMEOUT_GRACE_MS: u64 = 50;
+
+/// Largest function response (Lambda's synchronous response limit).
+pub const RESPONSE_BYTES_MAX: usize = 6 * 1024 * 1024;
+
+/// Size of the wasm stack and of the host fiber stack that runs it.
+pub const WASM_STACK_BYTES_MAX: usize = 512 * 1024;
+pub const ASYNC_STACK_BYTES: usize = 2 * 1024 * 1024;
+
+// How the limits relate, checked at compile time.
+const _: () = assert!(
+    WASM_STACK_BYTES_MAX < ASYNC_STACK_BYTES,
+    "the fiber stack must hold the wasm stack"
+);
+const _: () = assert!(
+    WASM_MEMORY_MB_MAX as u64 * 1024 * 1024 <= 1 << 32,
+    "a wasm32 memory is at most 4 GiB"
+);
+const _: () = assert!(TIMEOUT_GRACE_MS >= 10 * EPOCH_TICK_MS);
+const _: () = assert!(INVOCATION_LOG_BYTES_MAX < RESPONSE_BYTES_MAX);

@@ -1,0 +1,63 @@
+//! Project automation, run as `cargo xtask <command>` (the alias lives in `.cargo/config.toml`).
+//!
+//! Each command is a module; `main` only parses the command line and dispatches.
+//! To add a command, add a module, a `match` arm in `run`, and a line in `HELP`.
+
+#![expect(
+    clippy::print_stdout,
+    reason = "xtask is a command-line tool: printing is its output"
+)]
+
+mod guests;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+
+const HELP: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  build-guests              build the wasm guests (needs `rustup target add wasm32-wasip2`),
+                            copy them to their committed paths and record them in guests.lock
+  check-guests [--rebuild]  check that the committed guests match their sources (guests.lock);
+                            --rebuild also rebuilds them and compares the bytes
+  help                      print this text
+";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&repo_root(), &args)
+}
+
+fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    match args {
+        ["build-guests"] => guests::build(root),
+        ["check-guests"] => {
+            guests::check(root)?;
+            println!("guests are fresh");
+            Ok(())
+        }
+        ["check-guests", "--rebuild"] => {
+            guests::check(root)?;
+            guests::check_rebuild(root)?;
+            println!("guests are fresh and match a rebuild");
+            Ok(())
+        }
+        [] | ["help" | "--help" | "-h"] => {
+            print!("{HELP}");
+            Ok(())
+        }
+        _ => bail!("unknown command line `{}`\n\n{HELP}", args.join(" ")),
+    }
+}
+
+/// The workspace root: xtask lives in `<root>/xtask`.
+fn repo_root() -> PathBuf {
+    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir
+        .parent()
+        .expect("xtask's manifest directory is inside the workspace root")
+        .to_path_buf()
+}
