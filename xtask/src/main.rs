@@ -8,6 +8,7 @@
     reason = "xtask is a command-line tool: printing is its output"
 )]
 
+mod bench;
 mod guests;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,9 @@ commands:
                             copy them to their committed paths and record them in guests.lock
   check-guests [--rebuild]  check that the committed guests match their sources (guests.lock);
                             --rebuild also rebuilds them and compares the bytes
+  bench http [--quick]      rondo against `wasmtime serve` and plain hyper on the same wasi:http
+                            hello component, plus a handler-world hello and the edit -> serving
+                            latency of dev mode; peers are built under <temp>/rondo-bench
   help                      print this text
 ";
 
@@ -45,6 +49,8 @@ fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
             println!("guests are fresh and match a rebuild");
             Ok(())
         }
+        ["bench", "http"] => bench::http(root, false),
+        ["bench", "http", "--quick"] => bench::http(root, true),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             Ok(())

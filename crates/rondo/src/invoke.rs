@@ -49,7 +49,9 @@ async fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("reading the response failed")?
         .to_bytes();
-    let log = headers.get("x-amz-log-result").and_then(|v| v.to_str().ok());
+    let log = headers
+        .get("x-amz-log-result")
+        .and_then(|v| v.to_str().ok());
     if let Some(log) = log
         && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(log)
     {

@@ -85,7 +85,10 @@ fn pooling_config(instances_max: u32) -> PoolingAllocationConfig {
         .max_core_instances_per_component(limits::CORE_INSTANCES_PER_COMPONENT_MAX)
         .max_memories_per_component(limits::MEMORIES_PER_COMPONENT_MAX)
         .max_tables_per_component(limits::TABLES_PER_COMPONENT_MAX)
-        .max_memory_size(limits::WASM_MEMORY_MB_MAX as usize * 1024 * 1024);
+        .max_memory_size(limits::WASM_MEMORY_MB_MAX as usize * 1024 * 1024)
+        // Returning an instance's memory to the kernel costs a TLB shootdown across cores;
+        // batching lets one `process_madvise` call cover many instances.
+        .decommit_batch_size(limits::DECOMMIT_BATCH_SIZE);
     pool
 }
 

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
@@ -112,11 +113,22 @@ async fn serve(
         .map_err(ServeError::Wasm)?;
 
     let guest = async {
-        let proxy = pre.instantiate_async(&mut *store).await?;
-        proxy
-            .wasi_http_incoming_handler()
-            .call_handle(&mut *store, incoming, outparam)
-            .await
+        let result = async {
+            let proxy = pre.instantiate_async(&mut *store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut *store, incoming, outparam)
+                .await
+        }
+        .await;
+        // The guest is done (returned or trapped): dropping its resources closes the response
+        // channel and body it still holds, so the collector below ends now instead of waiting
+        // for the timeout.
+        drop(std::mem::replace(
+            &mut store.data_mut().table,
+            ResourceTable::new(),
+        ));
+        result
     };
     // The guest may keep writing the body after it has sent the head: drive both together.
     let collect = async {

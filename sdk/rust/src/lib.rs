@@ -116,7 +116,20 @@ macro_rules! handler {
                 }
             }
 
-    $crate::__private::export!(RondoHandler with_types_in $crate::__private::bindings);
+            // Only a wasm component has these exports; on the host (unit tests, `cargo test` of a
+            // function crate) the symbols' names, like `rondo:function/handler@0.1.0#handle`,
+            // would not even link into a `cdylib`.
+            #[cfg(target_arch = "wasm32")]
+            const _: () = {
+                $crate::__private::export!(
+                    RondoHandler with_types_in $crate::__private::bindings
+                );
+            };
+            // Keeps the handler "used" on the host, where nothing exports it.
+            #[cfg(not(target_arch = "wasm32"))]
+            const _: () = {
+                let _ = <RondoHandler as $crate::__private::Guest>::handle;
+            };
         };
     };
 }

@@ -238,6 +238,11 @@ async fn wasi_http_components_get_the_request_itself() {
     assert_eq!(echo["body"], "ping", "{echo}");
     let reply = get(&dev.url("/big")).await;
     assert_eq!(reply.status, 502, "a response over 6 MB is refused");
+    let reply = get(&dev.url("/panic")).await;
+    assert_eq!(
+        (reply.status, reply.json()),
+        (500, json!({"message": "Internal Server Error"}))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
