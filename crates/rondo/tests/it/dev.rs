@@ -192,3 +192,46 @@ async fn ctrl_c_drains_in_flight_requests() {
     // New connections are refused once it has stopped.
     assert!(std::net::TcpStream::connect(dev.gateway.trim_start_matches("http://")).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compiled_code_is_cached_across_restarts() {
+    let app = App::new(
+        &manifest(
+            &[("tester", "handler.wasm", "")],
+            &[("GET /t/{action}", "tester")],
+        ),
+        &[("handler.wasm", test_wasm("test_handler.wasm"))],
+    );
+    let cache = app.path().join(".rondo/cache");
+    let n_cached = || walk_files(&cache);
+    {
+        let dev = Dev::start(&app);
+        assert_eq!(get(&dev.url("/t/counter")).await.status, 200);
+    }
+    let after_first = n_cached();
+    assert!(
+        after_first > 0,
+        "the first start wrote compiled code under {}",
+        cache.display()
+    );
+    let dev = Dev::start(&app);
+    assert_eq!(get(&dev.url("/t/counter")).await.status, 200);
+    assert_eq!(
+        n_cached(),
+        after_first,
+        "a restart reuses the cached code instead of adding more"
+    );
+}
+
+fn walk_files(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() { walk_files(&path) } else { 1 }
+        })
+        .sum()
+}
