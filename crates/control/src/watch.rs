@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::loader::{Control, LoadAppError, Loaded};
@@ -30,7 +31,17 @@ pub enum ReloadEvent {
 pub async fn watch(control: Arc<Control>, report: impl Fn(ReloadEvent) + Send + 'static) {
     let (sender, mut receiver) = mpsc::channel::<PathBuf>(EVENTS_QUEUED_MAX);
     let handler = move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
+        // Reading a file (as every reload does) raises access events, and metadata changes
+        // carry no new content: only creations, writes, renames and removals are changes.
+        let is_change = |kind: &EventKind| {
+            !matches!(
+                kind,
+                EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
+            )
+        };
+        if let Ok(event) = event
+            && is_change(&event.kind)
+        {
             for path in event.paths {
                 // A full queue already holds a pending reload; dropping this path loses nothing.
                 let _ = sender.try_send(path);

@@ -21,6 +21,9 @@ pub fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         .map(Path::to_owned)
         .unwrap_or_else(|| PathBuf::from("."));
     let data_dir = args.data.clone().unwrap_or_else(|| app_dir.join(".rondo"));
+    // The compiled-code cache wants an absolute path; a relative app folder is the common case.
+    let data_dir = std::path::absolute(&data_dir)
+        .with_context(|| format!("cannot resolve the data folder {}", data_dir.display()))?;
     let cache_dir = data_dir.join("cache");
     std::fs::create_dir_all(&cache_dir)
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;

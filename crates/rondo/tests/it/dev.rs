@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{App, Dev, get, manifest, rondo, test_wasm};
+use crate::support::{App, Dev, get, manifest, rondo, test_wasm, tester_app};
 
 /// Runs `rondo dev` expecting it to fail at start-up; returns its stderr.
 fn failing_start(app: &App, extra: &[&str]) -> String {
@@ -95,13 +95,7 @@ fn port_in_use_is_one_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invocation_logs_look_like_lambdas() {
-    let app = App::new(
-        &manifest(
-            &[("tester", "handler.wasm", "")],
-            &[("GET /t/{action}", "tester")],
-        ),
-        &[("handler.wasm", test_wasm("test_handler.wasm"))],
-    );
+    let app = tester_app();
     let dev = Dev::start(&app);
     let first = get(&dev.url("/t/log")).await;
     assert_eq!(first.status, 200, "{}", first.text());
@@ -165,13 +159,7 @@ async fn invocation_logs_look_like_lambdas() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_drains_in_flight_requests() {
-    let app = App::new(
-        &manifest(
-            &[("tester", "handler.wasm", "")],
-            &[("GET /t/{action}", "tester")],
-        ),
-        &[("handler.wasm", test_wasm("test_handler.wasm"))],
-    );
+    let app = tester_app();
     let mut dev = Dev::start(&app);
     let url = dev.url("/t/sleep?ms=700");
     let in_flight = tokio::spawn(async move { get(&url).await });
@@ -195,13 +183,7 @@ async fn ctrl_c_drains_in_flight_requests() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn compiled_code_is_cached_across_restarts() {
-    let app = App::new(
-        &manifest(
-            &[("tester", "handler.wasm", "")],
-            &[("GET /t/{action}", "tester")],
-        ),
-        &[("handler.wasm", test_wasm("test_handler.wasm"))],
-    );
+    let app = tester_app();
     let cache = app.path().join(".rondo/cache");
     let n_cached = || walk_files(&cache);
     {

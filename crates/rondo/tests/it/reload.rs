@@ -70,6 +70,17 @@ async fn new_code_serves_without_a_failed_request() {
     }
     assert!(n_requests.load(Ordering::Relaxed) > 0);
     assert!(dev.stderr().contains("reloaded app"), "{}", dev.stderr());
+    // Once the files stop changing, so do the reloads (reading a module is not a change).
+    let n_reloads = || dev.stderr().matches("reloaded app").count();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = n_reloads();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        n_reloads(),
+        settled,
+        "reloads went on without changes: {}",
+        dev.stderr()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

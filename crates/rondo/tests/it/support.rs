@@ -263,3 +263,14 @@ pub fn manifest(functions: &[(&str, &str, &str)], routes: &[(&str, &str)]) -> St
     }
     text
 }
+
+/// The test-handler component as one function, `tester`, behind `GET /t/{action}`.
+pub fn tester_app() -> App {
+    App::new(
+        &manifest(
+            &[("tester", "handler.wasm", "")],
+            &[("GET /t/{action}", "tester")],
+        ),
+        &[("handler.wasm", test_wasm("test_handler.wasm"))],
+    )
+}
