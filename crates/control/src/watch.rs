@@ -31,13 +31,12 @@ pub enum ReloadEvent {
 pub async fn watch(control: Arc<Control>, report: impl Fn(ReloadEvent) + Send + 'static) {
     let (sender, mut receiver) = mpsc::channel::<PathBuf>(EVENTS_QUEUED_MAX);
     let handler = move |event: notify::Result<notify::Event>| {
-        // Reading a file (as every reload does) raises access events, and metadata changes
-        // carry no new content: only creations, writes, renames and removals are changes.
-        let is_change = |kind: &EventKind| {
-            !matches!(
-                kind,
-                EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
-            )
+        // Reading a file (as every reload does) raises access events, and metadata changes carry
+        // no new content; a close after writing is a change (the surest sign a write is complete).
+        let is_change = |kind: &EventKind| match kind {
+            EventKind::Access(access) => *access == AccessKind::Close(AccessMode::Write),
+            EventKind::Modify(ModifyKind::Metadata(_)) => false,
+            _ => true,
         };
         if let Ok(event) = event
             && is_change(&event.kind)
