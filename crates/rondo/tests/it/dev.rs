@@ -185,7 +185,7 @@ async fn ctrl_c_drains_in_flight_requests() {
 async fn compiled_code_is_cached_across_restarts() {
     let app = tester_app();
     let cache = app.path().join(".rondo/cache");
-    let n_cached = || walk_files(&cache);
+    let n_cached = || count_compiled_artifacts(&cache);
     {
         let dev = Dev::start(&app);
         assert_eq!(get(&dev.url("/t/counter")).await.status, 200);
@@ -205,7 +205,9 @@ async fn compiled_code_is_cached_across_restarts() {
     );
 }
 
-fn walk_files(dir: &std::path::Path) -> usize {
+/// Compiled artifacts under `dir` (wasmtime's cache also keeps `.stats` files and per-process
+/// `.cleanup.wip-*` markers, which come and go on their own).
+fn count_compiled_artifacts(dir: &std::path::Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -213,7 +215,12 @@ fn walk_files(dir: &std::path::Path) -> usize {
         .filter_map(Result::ok)
         .map(|entry| {
             let path = entry.path();
-            if path.is_dir() { walk_files(&path) } else { 1 }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                count_compiled_artifacts(&path)
+            } else {
+                usize::from(!name.contains('.'))
+            }
         })
         .sum()
 }
