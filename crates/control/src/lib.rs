@@ -14,4 +14,4 @@ mod watch;
 
 pub use endpoints::{aws_endpoint, gateway_endpoint};
 pub use loader::{Control, LoadAppError, Loaded};
-pub use watch::{ReloadEvent, watch};
+pub use watch::{AppWatcher, ReloadEvent};

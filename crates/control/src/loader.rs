@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use gateway::{AppSnapshot, RouteTable, SharedSnapshot};
 use manifest::{AppSpec, FunctionCode, FunctionSpec};
-use runtime::{Function, FunctionConfig, LoadError, Runtime};
+use runtime::{Function, FunctionConfig, LoadError, Runtime, Tier};
 use sha2::{Digest, Sha256};
 
 /// Why an app (or a new version of it) could not be loaded. One line each.
@@ -34,6 +34,8 @@ pub enum LoadAppError {
         path: PathBuf,
         source: LoadError,
     },
+    #[error("function \"{function}\": compiling optimized code failed: {source}")]
+    Upgrade { function: String, source: LoadError },
     #[error(
         "function \"{function}\": process functions (runtime = ...) are not supported by this rondo version"
     )]
@@ -45,6 +47,8 @@ pub struct Loaded {
     pub spec: AppSpec,
     /// Functions compiled anew (the others were carried over unchanged).
     pub n_functions_compiled: usize,
+    /// Functions now running baseline code, waiting for [`Control::upgrade`].
+    pub n_functions_baseline: usize,
     pub duration: Duration,
 }
 
@@ -61,17 +65,27 @@ pub struct Control {
 struct Current {
     spec: Option<AppSpec>,
     /// Loaded functions by the hash of everything that went into loading them.
-    functions: HashMap<[u8; 32], Function>,
+    functions: HashMap<[u8; 32], Entry>,
+    /// Function name to its key in `functions`, for the current spec.
+    keys_by_name: HashMap<String, [u8; 32]>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    function: Function,
+    /// What it takes to compile the optimized code, while `function` runs baseline code.
+    pending: Option<(FunctionConfig, Arc<[u8]>)>,
 }
 
 impl Control {
-    /// Loads the app for the first time. Fails if the app cannot be loaded.
+    /// Loads the app for the first time, with optimized code. Fails if the app cannot be loaded.
     pub fn start(
         runtime: Runtime,
         manifest_path: &Path,
     ) -> Result<(Control, Loaded), LoadAppError> {
         let mut current = Current::default();
-        let (snapshot, loaded) = load(&runtime, manifest_path, &mut current)?;
+        let loaded = load(&runtime, manifest_path, &mut current, Tier::Optimized)?;
+        let snapshot = build_snapshot(&loaded.spec, &current);
         let control = Control {
             runtime,
             manifest_path: manifest_path.to_owned(),
@@ -81,16 +95,61 @@ impl Control {
         Ok((control, loaded))
     }
 
-    /// Loads the app again and swaps the new version in. On error nothing changes.
+    /// Loads the app again and swaps the new version in; changed functions are compiled at
+    /// `tier`. On error nothing changes.
     /// Blocking and CPU-heavy (it may compile): call it off the request threads.
-    pub fn reload(&self) -> Result<Loaded, LoadAppError> {
-        let mut current = self
-            .current
-            .lock()
-            .expect("control state lock is never poisoned");
-        let (snapshot, loaded) = load(&self.runtime, &self.manifest_path, &mut current)?;
-        self.snapshot.store(Arc::new(snapshot));
+    pub fn reload(&self, tier: Tier) -> Result<Loaded, LoadAppError> {
+        let mut current = self.lock();
+        let loaded = load(&self.runtime, &self.manifest_path, &mut current, tier)?;
+        self.snapshot
+            .store(Arc::new(build_snapshot(&loaded.spec, &current)));
         Ok(loaded)
+    }
+
+    /// Compiles optimized code for every function running baseline code and swaps it in.
+    /// Returns `None` when there was nothing to do.
+    pub fn upgrade(&self) -> Result<Option<Loaded>, LoadAppError> {
+        let start = Instant::now();
+        let mut current = self.lock();
+        let Some(spec) = current.spec.clone() else {
+            return Ok(None);
+        };
+        let mut n_functions_compiled = 0;
+        for entry in current.functions.values_mut() {
+            let Some((config, wasm)) = entry.pending.take() else {
+                continue;
+            };
+            let function =
+                self.runtime
+                    .load(&config, &wasm, Tier::Optimized)
+                    .map_err(|source| LoadAppError::Upgrade {
+                        function: config.name.clone(),
+                        source,
+                    })?;
+            *entry = Entry {
+                function,
+                pending: None,
+            };
+            n_functions_compiled += 1;
+        }
+        if n_functions_compiled == 0 {
+            return Ok(None);
+        }
+        self.snapshot
+            .store(Arc::new(build_snapshot(&spec, &current)));
+        let duration = start.elapsed();
+        Ok(Some(Loaded {
+            spec,
+            n_functions_compiled,
+            n_functions_baseline: 0,
+            duration,
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
+        self.current
+            .lock()
+            .expect("control state lock is never poisoned")
     }
 
     /// The snapshot the request path reads.
@@ -104,10 +163,7 @@ impl Control {
 
     /// The files whose change means a new version of the app: the manifest and every module.
     pub fn watched_files(&self) -> Vec<PathBuf> {
-        let current = self
-            .current
-            .lock()
-            .expect("control state lock is never poisoned");
+        let current = self.lock();
         let mut files = vec![self.manifest_path.clone()];
         if let Some(spec) = &current.spec {
             files.extend(
@@ -121,21 +177,14 @@ impl Control {
         }
         files
     }
-
-    pub fn current_spec(&self) -> Option<AppSpec> {
-        let current = self
-            .current
-            .lock()
-            .expect("control state lock is never poisoned");
-        current.spec.clone()
-    }
 }
 
 fn load(
     runtime: &Runtime,
     manifest_path: &Path,
     current: &mut Current,
-) -> Result<(AppSnapshot, Loaded), LoadAppError> {
+    tier: Tier,
+) -> Result<Loaded, LoadAppError> {
     let start = Instant::now();
     let text =
         std::fs::read_to_string(manifest_path).map_err(|source| LoadAppError::ReadManifest {
@@ -146,49 +195,71 @@ fn load(
     let file_name = manifest_path.display().to_string();
     let spec = manifest::parse(&text, &file_name, dir)?;
 
-    let mut loaded_functions = HashMap::new();
-    let mut by_name = HashMap::new();
+    let mut functions = HashMap::new();
+    let mut keys_by_name = HashMap::new();
     let mut n_functions_compiled = 0;
     for function in spec.functions.values() {
-        let (key, loaded, compiled) = load_function(runtime, function, &current.functions)?;
+        let (key, entry, compiled) = load_function(runtime, function, &current.functions, tier)?;
         n_functions_compiled += usize::from(compiled);
-        by_name.insert(function.name.clone(), loaded.clone());
-        loaded_functions.insert(key, loaded);
+        keys_by_name.insert(function.name.clone(), key);
+        functions.insert(key, entry);
     }
+    let n_functions_baseline = functions
+        .values()
+        .filter(|entry| entry.pending.is_some())
+        .count();
+    current.functions = functions;
+    current.keys_by_name = keys_by_name;
+    current.spec = Some(spec.clone());
+    Ok(Loaded {
+        spec,
+        n_functions_compiled,
+        n_functions_baseline,
+        duration: start.elapsed(),
+    })
+}
+
+/// The request path's view of the app: routes and functions, resolved.
+fn build_snapshot(spec: &AppSpec, current: &Current) -> AppSnapshot {
+    let function = |name: &str| {
+        let key = current
+            .keys_by_name
+            .get(name)
+            .expect("every declared function was loaded");
+        current.functions[key].function.clone()
+    };
     let routes = spec
         .routes
         .iter()
         .map(|route| {
-            let function = by_name
-                .get(&route.function)
-                .expect("the manifest checks that routes name declared functions")
-                .clone();
-            (route.key.clone(), route.key_text.clone(), function)
+            (
+                route.key.clone(),
+                route.key_text.clone(),
+                function(&route.function),
+            )
         })
         .collect();
-    let snapshot = AppSnapshot {
+    let functions = spec
+        .functions
+        .keys()
+        .map(|name| (name.clone(), function(name)))
+        .collect();
+    AppSnapshot {
         routes: RouteTable::new(routes),
-        functions: by_name,
+        functions,
         request_body_bytes_max: usize::try_from(spec.limits.request_body_bytes_max)
             .unwrap_or(usize::MAX),
         billing_granularity_ms: spec.billing.granularity_ms,
-    };
-    current.functions = loaded_functions;
-    current.spec = Some(spec.clone());
-    let loaded = Loaded {
-        spec,
-        n_functions_compiled,
-        duration: start.elapsed(),
-    };
-    Ok((snapshot, loaded))
+    }
 }
 
 /// Loads one function, or reuses the already loaded one when nothing that goes into it changed.
 fn load_function(
     runtime: &Runtime,
     function: &FunctionSpec,
-    loaded: &HashMap<[u8; 32], Function>,
-) -> Result<([u8; 32], Function, bool), LoadAppError> {
+    loaded: &HashMap<[u8; 32], Entry>,
+    tier: Tier,
+) -> Result<([u8; 32], Entry, bool), LoadAppError> {
     let FunctionCode::Wasm { path } = &function.code else {
         return Err(LoadAppError::ProcessFunction {
             function: function.name.clone(),
@@ -215,13 +286,21 @@ fn load_function(
         return Ok((key, existing.clone(), false));
     }
     let new = runtime
-        .load(&config, &wasm)
+        .load(&config, &wasm, tier)
         .map_err(|source| LoadAppError::Module {
             function: function.name.clone(),
             path: path.clone(),
             source,
         })?;
-    Ok((key, new, true))
+    let pending = (tier == Tier::Baseline).then(|| (config, Arc::from(wasm)));
+    Ok((
+        key,
+        Entry {
+            function: new,
+            pending,
+        },
+        true,
+    ))
 }
 
 fn load_key(config: &FunctionConfig, wasm: &[u8]) -> [u8; 32] {

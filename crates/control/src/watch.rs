@@ -9,6 +9,8 @@ use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
+use runtime::Tier;
+
 use crate::loader::{Control, LoadAppError, Loaded};
 
 /// Changes arriving this close together are one change (an editor or a build writes in bursts).
@@ -20,85 +22,125 @@ const EVENTS_QUEUED_MAX: usize = 1024;
 /// What a reload attempt came to.
 pub enum ReloadEvent {
     Reloaded(Box<Loaded>),
+    /// The functions that were running baseline code now run optimized code.
+    Optimized(Box<Loaded>),
     /// The new version was refused; the previous one keeps serving.
     Failed(LoadAppError),
     /// The file watcher itself failed; reloading has stopped.
     WatcherFailed(notify::Error),
 }
 
-/// Watches the app's files until the returned future is dropped, reloading on change and
-/// reporting every attempt to `report`.
-pub async fn watch(control: Arc<Control>, report: impl Fn(ReloadEvent) + Send + 'static) {
-    let (sender, mut receiver) = mpsc::channel::<PathBuf>(EVENTS_QUEUED_MAX);
-    let handler = move |event: notify::Result<notify::Event>| {
-        // Reading a file (as every reload does) raises access events, and metadata changes carry
-        // no new content; a close after writing is a change (the surest sign a write is complete).
-        let is_change = |kind: &EventKind| match kind {
-            EventKind::Access(access) => *access == AccessKind::Close(AccessMode::Write),
-            EventKind::Modify(ModifyKind::Metadata(_)) => false,
-            _ => true,
+/// The app's files, watched. Created before the app is served, so that no change made after
+/// `rondo dev` announced itself can be missed.
+pub struct AppWatcher {
+    control: Arc<Control>,
+    watcher: notify::RecommendedWatcher,
+    receiver: mpsc::Receiver<PathBuf>,
+    watched_dirs: HashSet<PathBuf>,
+    files: HashSet<PathBuf>,
+}
+
+impl AppWatcher {
+    /// Starts watching the folders of the app's files now.
+    pub fn start(control: Arc<Control>) -> notify::Result<AppWatcher> {
+        let (sender, receiver) = mpsc::channel::<PathBuf>(EVENTS_QUEUED_MAX);
+        let handler = move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event
+                && is_change(&event.kind)
+            {
+                for path in event.paths {
+                    // A full queue already holds a pending reload; dropping this path loses nothing.
+                    let _ = sender.try_send(path);
+                }
+            }
         };
-        if let Ok(event) = event
-            && is_change(&event.kind)
-        {
-            for path in event.paths {
-                // A full queue already holds a pending reload; dropping this path loses nothing.
-                let _ = sender.try_send(path);
+        let watcher = notify::recommended_watcher(handler)?;
+        let mut app_watcher = AppWatcher {
+            control,
+            watcher,
+            receiver,
+            watched_dirs: HashSet::new(),
+            files: HashSet::new(),
+        };
+        app_watcher.rewatch()?;
+        Ok(app_watcher)
+    }
+
+    /// Reloads on every change until the future is dropped, reporting every attempt to `report`.
+    pub async fn run(mut self, report: impl Fn(ReloadEvent) + Send + 'static) {
+        let control = Arc::clone(&self.control);
+        while let Some(path) = self.receiver.recv().await {
+            let mut relevant = self.files.contains(&path);
+            // Collect the rest of the burst.
+            let quiet = Duration::from_millis(DEBOUNCE_MS);
+            while let Ok(Some(path)) = tokio::time::timeout(quiet, self.receiver.recv()).await {
+                relevant |= self.files.contains(&path);
+            }
+            if !relevant {
+                continue;
+            }
+            reload(&control, &report).await;
+            if let Err(error) = self.rewatch() {
+                return report(ReloadEvent::WatcherFailed(error));
             }
         }
-    };
-    let mut watcher = match notify::recommended_watcher(handler) {
-        Ok(watcher) => watcher,
-        Err(error) => return report(ReloadEvent::WatcherFailed(error)),
-    };
-    let mut watched_dirs = HashSet::new();
-    let mut files = HashSet::new();
-    if let Err(error) = rewatch(&control, &mut watcher, &mut watched_dirs, &mut files) {
-        return report(ReloadEvent::WatcherFailed(error));
     }
-    while let Some(path) = receiver.recv().await {
-        let mut relevant = files.contains(&path);
-        // Collect the rest of the burst.
-        let quiet = Duration::from_millis(DEBOUNCE_MS);
-        while let Ok(Some(path)) = tokio::time::timeout(quiet, receiver.recv()).await {
-            relevant |= files.contains(&path);
+
+    /// Watches the folders holding the app's files (folders, not files: tools often replace a
+    /// file by renaming a new one over it, which a watch on the old file would miss).
+    fn rewatch(&mut self) -> notify::Result<()> {
+        self.files.clear();
+        for file in self.control.watched_files() {
+            let file = absolute(file);
+            if let Some(dir) = file.parent()
+                && self.watched_dirs.insert(dir.to_owned())
+            {
+                self.watcher.watch(dir, RecursiveMode::NonRecursive)?;
+            }
+            self.files.insert(file);
         }
-        if !relevant {
-            continue;
-        }
-        let control_for_load = Arc::clone(&control);
-        let result = tokio::task::spawn_blocking(move || control_for_load.reload()).await;
-        let event = match result {
-            Ok(Ok(loaded)) => ReloadEvent::Reloaded(Box::new(loaded)),
-            Ok(Err(error)) => ReloadEvent::Failed(error),
-            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
-        };
-        report(event);
-        if let Err(error) = rewatch(&control, &mut watcher, &mut watched_dirs, &mut files) {
-            return report(ReloadEvent::WatcherFailed(error));
+        Ok(())
+    }
+}
+
+/// Reading a file (as every reload does) raises access events, and metadata changes carry no
+/// new content; a close after writing is a change (the surest sign a write is complete).
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(access) => *access == AccessKind::Close(AccessMode::Write),
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        _ => true,
+    }
+}
+
+/// Changed code serves first as baseline code (compiled in a fraction of the time), then as
+/// optimized code as soon as that is compiled.
+async fn reload(control: &Arc<Control>, report: &impl Fn(ReloadEvent)) {
+    let reloaded = blocking(control, |control| control.reload(Tier::Baseline)).await;
+    let needs_upgrade = matches!(&reloaded, Ok(loaded) if loaded.n_functions_baseline > 0);
+    report(match reloaded {
+        Ok(loaded) => ReloadEvent::Reloaded(Box::new(loaded)),
+        Err(error) => ReloadEvent::Failed(error),
+    });
+    if needs_upgrade {
+        match blocking(control, Control::upgrade).await {
+            Ok(Some(loaded)) => report(ReloadEvent::Optimized(Box::new(loaded))),
+            Ok(None) => {}
+            Err(error) => report(ReloadEvent::Failed(error)),
         }
     }
 }
 
-/// Watches the folders holding the app's files (folders, not files: tools often replace a file
-/// by renaming a new one over it, which a watch on the old file would miss).
-fn rewatch(
-    control: &Control,
-    watcher: &mut impl Watcher,
-    watched_dirs: &mut HashSet<PathBuf>,
-    files: &mut HashSet<PathBuf>,
-) -> notify::Result<()> {
-    files.clear();
-    for file in control.watched_files() {
-        let file = absolute(file);
-        if let Some(dir) = file.parent()
-            && watched_dirs.insert(dir.to_owned())
-        {
-            watcher.watch(dir, RecursiveMode::NonRecursive)?;
-        }
-        files.insert(file);
+/// Runs a control-plane step on a blocking thread (it compiles) and returns its result.
+async fn blocking<T: Send + 'static>(
+    control: &Arc<Control>,
+    step: impl FnOnce(&Control) -> T + Send + 'static,
+) -> T {
+    let control = Arc::clone(control);
+    match tokio::task::spawn_blocking(move || step(&control)).await {
+        Ok(result) => result,
+        Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
     }
-    Ok(())
 }
 
 fn absolute(path: PathBuf) -> PathBuf {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use control::{Control, ReloadEvent};
+use control::{AppWatcher, Control, ReloadEvent};
 use gateway::Observer;
 use manifest::AppSpec;
 use runtime::{Runtime, RuntimeConfig};
@@ -55,6 +55,14 @@ async fn serve(
     })?;
     let (control, loaded) = Control::start(runtime, &manifest_path)?;
     let control = Arc::new(control);
+    // Watch before announcing the app, so no change made after the banner is missed.
+    let watcher = if args.no_watch {
+        None
+    } else {
+        let watcher = AppWatcher::start(Arc::clone(&control))
+            .context("cannot watch the app's files (use --no-watch to run without reloading)")?;
+        Some(watcher)
+    };
 
     let gateway_listener = bind(args.listen, "--listen").await?;
     let aws_listener = bind(args.aws_listen, "--aws-listen").await?;
@@ -92,11 +100,9 @@ async fn serve(
         },
         wait_for(shutdown.clone()),
     ));
-    let watcher = (!args.no_watch).then(|| {
+    let watcher = watcher.map(|watcher| {
         let printer = Arc::clone(&printer);
-        tokio::spawn(control::watch(Arc::clone(&control), move |event| {
-            report_reload(&printer, event)
-        }))
+        tokio::spawn(watcher.run(move |event| report_reload(&printer, event)))
     });
 
     wait_for_ctrl_c().await;
@@ -163,12 +169,24 @@ fn report_reload(printer: &LogPrinter, event: ReloadEvent) {
     match event {
         ReloadEvent::Reloaded(loaded) => {
             printer.set_billing_granularity_ms(loaded.spec.billing.granularity_ms);
+            let baseline = if loaded.n_functions_baseline > 0 {
+                ", baseline code"
+            } else {
+                ""
+            };
             printer::info_line(&format!(
-                "rondo: reloaded app \"{}\" in {:.1} ms ({} of {} functions compiled)",
+                "rondo: reloaded app \"{}\" in {:.1} ms ({} of {} functions compiled{baseline})",
                 loaded.spec.name,
                 loaded.duration.as_secs_f64() * 1000.0,
                 loaded.n_functions_compiled,
                 loaded.spec.functions.len(),
+            ));
+        }
+        ReloadEvent::Optimized(loaded) => {
+            printer::info_line(&format!(
+                "rondo: optimized code for {} functions serving ({:.1} ms)",
+                loaded.n_functions_compiled,
+                loaded.duration.as_secs_f64() * 1000.0,
             ));
         }
         ReloadEvent::Failed(error) => {

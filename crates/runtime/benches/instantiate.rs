@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use runtime::{Function, FunctionConfig, InvokeMeta, Runtime, RuntimeConfig};
+use runtime::{Function, FunctionConfig, InvokeMeta, Runtime, RuntimeConfig, Tier};
 
 const N_INVOCATIONS: usize = 20_000;
 const N_LOADS: usize = 20;
@@ -39,7 +39,9 @@ fn main() {
         allowed_outbound_hosts: Vec::new(),
     };
 
-    let handler = runtime.load(&config, &handler_wasm).expect("load handler");
+    let handler = runtime
+        .load(&config, &handler_wasm, Tier::Optimized)
+        .expect("load handler");
     let event = br#"{"action":"counter"}"#;
     let mut samples = tokio.block_on(async {
         let mut samples = Vec::with_capacity(N_INVOCATIONS);
@@ -53,7 +55,9 @@ fn main() {
     });
     report("handler world: fresh instance + call", &mut samples);
 
-    let http = runtime.load(&config, &http_wasm).expect("load wasi:http");
+    let http = runtime
+        .load(&config, &http_wasm, Tier::Optimized)
+        .expect("load wasi:http");
     let mut samples = tokio.block_on(async {
         let mut samples = Vec::with_capacity(N_INVOCATIONS);
         for _ in 0..N_INVOCATIONS {
@@ -69,26 +73,41 @@ fn main() {
         &mut samples,
     );
 
-    let mut loads = Vec::new();
-    let mut firsts = Vec::new();
-    for round in 0..N_LOADS {
-        let mut wasm = handler_wasm.clone();
-        // A custom section makes it new code, as a deploy of changed code would be.
-        wasm.extend_from_slice(&[0, 7, 5, b'r', b'o', b'u', b'n', b'd']);
-        wasm.push(round as u8);
-        let start = Instant::now();
-        let function: Function = runtime.load(&config, &wasm).expect("load");
-        loads.push(start.elapsed());
-        let start = Instant::now();
-        let invocation = tokio.block_on(function.invoke(event, meta()));
-        firsts.push(start.elapsed());
-        assert!(invocation.result.is_ok());
+    for tier in [Tier::Optimized, Tier::Baseline] {
+        let mut loads = Vec::new();
+        let mut firsts = Vec::new();
+        let mut invocations = Vec::new();
+        for round in 0..N_LOADS {
+            let mut wasm = handler_wasm.clone();
+            // A custom section makes it new code, as a deploy of changed code would be.
+            wasm.extend_from_slice(&[0, 7, 5, b'r', b'o', b'u', b'n', b'd']);
+            wasm.push(round as u8);
+            let start = Instant::now();
+            let function: Function = runtime.load(&config, &wasm, tier).expect("load");
+            loads.push(start.elapsed());
+            tokio.block_on(async {
+                for idx in 0..100 {
+                    let start = Instant::now();
+                    let invocation = function.invoke(event, meta()).await;
+                    if idx == 0 {
+                        firsts.push(start.elapsed())
+                    } else {
+                        invocations.push(start.elapsed())
+                    }
+                    assert!(invocation.result.is_ok());
+                }
+            });
+        }
+        report(
+            &format!("{tier:?}: load (compile, link, pre-instantiate) of new code"),
+            &mut loads,
+        );
+        report(
+            &format!("{tier:?}: first invocation after a load"),
+            &mut firsts,
+        );
+        report(&format!("{tier:?}: later invocations"), &mut invocations);
     }
-    report(
-        "load (compile, link, pre-instantiate) of new code",
-        &mut loads,
-    );
-    report("first invocation after a load", &mut firsts);
 }
 
 fn meta() -> InvokeMeta {

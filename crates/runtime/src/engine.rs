@@ -1,4 +1,4 @@
-//! The one wasmtime engine of a node: its configuration, its linker and its epoch ticker.
+//! The wasmtime engines of a node (optimizing and baseline), their linker and the epoch ticker.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +23,17 @@ pub struct RuntimeConfig {
     pub instances_max: u32,
 }
 
-/// Owns the engine every function of the node is compiled for and instantiated in.
+/// How much effort compiling a function gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Winch, wasmtime's baseline compiler: compiles several times faster, runs somewhat slower.
+    /// Used to put changed code in service quickly in dev mode, until the optimized code is ready.
+    Baseline,
+    /// Cranelift, the optimizing compiler: what every function runs on in the end.
+    Optimized,
+}
+
+/// Owns the engines every function of the node is compiled for and instantiated in.
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Runtime {
@@ -31,39 +41,43 @@ pub struct Runtime {
 }
 
 pub(crate) struct RuntimeInner {
-    pub(crate) engine: Engine,
-    pub(crate) linker: Linker<HostState>,
+    pub(crate) optimized: Compiler,
+    pub(crate) baseline: Compiler,
     pub(crate) ticker: Ticker,
     pub(crate) instances_max: u32,
+}
+
+/// One engine and the linker of its host functions.
+pub(crate) struct Compiler {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<HostState>,
 }
 
 impl Runtime {
     pub fn new(config: &RuntimeConfig) -> anyhow::Result<Runtime> {
         let instances_max = config.instances_max.clamp(1, limits::INSTANCES_MAX);
-        let mut engine_config = Config::new();
-        engine_config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .memory_init_cow(true)
-            .max_wasm_stack(limits::WASM_STACK_BYTES_MAX)
-            .async_stack_size(limits::ASYNC_STACK_BYTES)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
-                instances_max,
-            )));
+        let mut optimized_config = base_config();
+        optimized_config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
+            instances_max,
+        )));
         if let Some(dir) = &config.cache_dir {
             let mut cache_config = wasmtime::CacheConfig::new();
             cache_config.with_directory(dir);
             let cache = wasmtime::Cache::new(cache_config)
                 .with_context(|| format!("cannot use compiled-code cache at {}", dir.display()))?;
-            engine_config.cache(Some(cache));
+            optimized_config.cache(Some(cache));
         }
-        let engine = Engine::new(&engine_config).context("cannot create the wasm engine")?;
-        let linker = new_linker(&engine)?;
-        let ticker = Ticker::start(engine.clone());
+        // Baseline code lives for the moment it takes to compile the optimized code: it gets
+        // no slot pool (no address space reserved up front) and no cache.
+        let mut baseline_config = base_config();
+        baseline_config.strategy(wasmtime::Strategy::Winch);
+        let optimized = Compiler::new(&optimized_config)?;
+        let baseline = Compiler::new(&baseline_config)?;
+        let ticker = Ticker::start(vec![optimized.engine.clone(), baseline.engine.clone()]);
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
-                engine,
-                linker,
+                optimized,
+                baseline,
                 ticker,
                 instances_max,
             }),
@@ -73,6 +87,34 @@ impl Runtime {
     pub fn instances_max(&self) -> u32 {
         self.inner.instances_max
     }
+}
+
+impl RuntimeInner {
+    pub(crate) fn compiler(&self, tier: Tier) -> &Compiler {
+        match tier {
+            Tier::Baseline => &self.baseline,
+            Tier::Optimized => &self.optimized,
+        }
+    }
+}
+
+impl Compiler {
+    fn new(config: &Config) -> anyhow::Result<Compiler> {
+        let engine = Engine::new(config).context("cannot create the wasm engine")?;
+        let linker = new_linker(&engine)?;
+        Ok(Compiler { engine, linker })
+    }
+}
+
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .memory_init_cow(true)
+        .max_wasm_stack(limits::WASM_STACK_BYTES_MAX)
+        .async_stack_size(limits::ASYNC_STACK_BYTES);
+    config
 }
 
 fn pooling_config(instances_max: u32) -> PoolingAllocationConfig {
@@ -105,7 +147,7 @@ fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
     Ok(linker)
 }
 
-/// Advances the engine's epoch every [`limits::EPOCH_TICK_MS`] while any invocation runs,
+/// Advances the engines' epochs every [`limits::EPOCH_TICK_MS`] while any invocation runs,
 /// and sleeps (parked, no CPU) while none does.
 pub(crate) struct Ticker {
     shared: Arc<TickerShared>,
@@ -118,7 +160,7 @@ struct TickerShared {
 }
 
 impl Ticker {
-    fn start(engine: Engine) -> Ticker {
+    fn start(engines: Vec<Engine>) -> Ticker {
         let shared = Arc::new(TickerShared {
             running: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
@@ -134,7 +176,9 @@ impl Ticker {
                         continue;
                     }
                     thread::sleep(Duration::from_millis(limits::EPOCH_TICK_MS));
-                    engine.increment_epoch();
+                    for engine in &engines {
+                        engine.increment_epoch();
+                    }
                 }
             })
             .expect("spawning the epoch thread only fails when the OS is out of threads");

@@ -12,7 +12,7 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-use crate::engine::{Runtime, RuntimeInner};
+use crate::engine::{Runtime, RuntimeInner, Tier};
 use crate::host::{GuestContext, HandlerFunctionPre, HostState, MemoryLimiter, OutboundHooks};
 use crate::limits;
 use crate::logs::{LogBuffer, LogSource};
@@ -67,6 +67,7 @@ pub struct Function {
 
 pub(crate) struct FunctionInner {
     pub(crate) runtime: Arc<RuntimeInner>,
+    pub(crate) tier: Tier,
     pub(crate) name: String,
     pub(crate) version: String,
     pub(crate) memory_mb: u32,
@@ -97,7 +98,12 @@ pub fn code_version(wasm: &[u8]) -> String {
 impl Runtime {
     /// Compiles (or loads from the cache), links and pre-instantiates a component.
     /// CPU-heavy: run it off the request threads.
-    pub fn load(&self, config: &FunctionConfig, wasm: &[u8]) -> Result<Function, LoadError> {
+    pub fn load(
+        &self,
+        config: &FunctionConfig,
+        wasm: &[u8],
+        tier: Tier,
+    ) -> Result<Function, LoadError> {
         let start = Instant::now();
         if config.memory_mb == 0 || config.memory_mb > limits::WASM_MEMORY_MB_MAX {
             return Err(LoadError::Memory {
@@ -106,10 +112,9 @@ impl Runtime {
         }
         let outbound = OutboundPolicy::parse(&config.allowed_outbound_hosts)?;
         check_header(wasm)?;
-        let engine = &self.inner.engine;
-        let component = Component::new(engine, wasm).map_err(LoadError::Compile)?;
-        let instance_pre = self
-            .inner
+        let compiler = self.inner.compiler(tier);
+        let component = Component::new(&compiler.engine, wasm).map_err(LoadError::Compile)?;
+        let instance_pre = compiler
             .linker
             .instantiate_pre(&component)
             .map_err(LoadError::Link)?;
@@ -122,6 +127,7 @@ impl Runtime {
         };
         let inner = FunctionInner {
             runtime: Arc::clone(&self.inner),
+            tier,
             name: config.name.clone(),
             version: code_version(wasm),
             memory_mb: config.memory_mb,
@@ -186,6 +192,10 @@ impl Function {
         }
     }
 
+    pub fn tier(&self) -> Tier {
+        self.inner.tier
+    }
+
     pub fn memory_mb(&self) -> u32 {
         self.inner.memory_mb
     }
@@ -221,7 +231,7 @@ impl Function {
             logs: logs.clone(),
             environment: Arc::clone(&inner.environment),
         };
-        let mut store = Store::new(&inner.runtime.engine, state);
+        let mut store = Store::new(&inner.runtime.compiler(inner.tier).engine, state);
         store.limiter(|state| &mut state.limiter);
         // Each epoch tick yields to the executor, so a busy guest never holds a worker thread
         // for long, and the deadline is checked at every tick.

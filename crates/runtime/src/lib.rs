@@ -18,7 +18,7 @@ mod logs;
 mod outbound;
 mod report;
 
-pub use engine::{Runtime, RuntimeConfig};
+pub use engine::{Runtime, RuntimeConfig, Tier};
 pub use function::{Function, FunctionConfig, FunctionKind, InvokeMeta, LoadError, code_version};
 pub use logs::{LogLine, LogSource};
 pub use outbound::{OutboundPolicy, OutboundRuleError};
