@@ -107,18 +107,21 @@ impl Control {
     }
 
     /// Compiles optimized code for every function running baseline code and swaps it in.
-    /// Returns `None` when there was nothing to do.
+    /// Compiles without holding the control lock, so a reload can proceed meanwhile; code that a
+    /// newer reload replaced in the meantime is dropped. Returns `None` when nothing changed.
     pub fn upgrade(&self) -> Result<Option<Loaded>, LoadAppError> {
         let start = Instant::now();
-        let mut current = self.lock();
-        let Some(spec) = current.spec.clone() else {
-            return Ok(None);
-        };
-        let mut n_functions_compiled = 0;
-        for entry in current.functions.values_mut() {
-            let Some((config, wasm)) = entry.pending.take() else {
-                continue;
-            };
+        let pending: Vec<([u8; 32], FunctionConfig, Arc<[u8]>)> = self
+            .lock()
+            .functions
+            .iter()
+            .filter_map(|(key, entry)| {
+                let (config, wasm) = entry.pending.as_ref()?;
+                Some((*key, config.clone(), Arc::clone(wasm)))
+            })
+            .collect();
+        let mut compiled = Vec::with_capacity(pending.len());
+        for (key, config, wasm) in pending {
             let function =
                 self.runtime
                     .load(&config, &wasm, Tier::Optimized)
@@ -126,15 +129,24 @@ impl Control {
                         function: config.name.clone(),
                         source,
                     })?;
-            *entry = Entry {
-                function,
-                pending: None,
-            };
-            n_functions_compiled += 1;
+            compiled.push((key, function));
         }
-        if n_functions_compiled == 0 {
+        let mut current = self.lock();
+        let mut n_functions_compiled = 0;
+        for (key, function) in compiled {
+            if let Some(entry) = current.functions.get_mut(&key)
+                && entry.pending.is_some()
+            {
+                *entry = Entry {
+                    function,
+                    pending: None,
+                };
+                n_functions_compiled += 1;
+            }
+        }
+        let Some(spec) = current.spec.clone().filter(|_| n_functions_compiled > 0) else {
             return Ok(None);
-        }
+        };
         self.snapshot
             .store(Arc::new(build_snapshot(&spec, &current)));
         let duration = start.elapsed();

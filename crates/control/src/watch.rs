@@ -67,8 +67,9 @@ impl AppWatcher {
     }
 
     /// Reloads on every change until the future is dropped, reporting every attempt to `report`.
-    pub async fn run(mut self, report: impl Fn(ReloadEvent) + Send + 'static) {
+    pub async fn run(mut self, report: impl Fn(ReloadEvent) + Send + Sync + 'static) {
         let control = Arc::clone(&self.control);
+        let report = Arc::new(report);
         while let Some(path) = self.receiver.recv().await {
             let mut relevant = self.files.contains(&path);
             // Collect the rest of the burst.
@@ -114,8 +115,12 @@ fn is_change(kind: &EventKind) -> bool {
 }
 
 /// Changed code serves first as baseline code (compiled in a fraction of the time), then as
-/// optimized code as soon as that is compiled.
-async fn reload(control: &Arc<Control>, report: &impl Fn(ReloadEvent)) {
+/// optimized code as soon as that is compiled. The upgrade runs beside the watcher, so the next
+/// change is picked up without waiting for it.
+async fn reload(
+    control: &Arc<Control>,
+    report: &Arc<impl Fn(ReloadEvent) + Send + Sync + 'static>,
+) {
     let reloaded = blocking(control, |control| control.reload(Tier::Baseline)).await;
     let needs_upgrade = matches!(&reloaded, Ok(loaded) if loaded.n_functions_baseline > 0);
     report(match reloaded {
@@ -123,11 +128,14 @@ async fn reload(control: &Arc<Control>, report: &impl Fn(ReloadEvent)) {
         Err(error) => ReloadEvent::Failed(error),
     });
     if needs_upgrade {
-        match blocking(control, Control::upgrade).await {
-            Ok(Some(loaded)) => report(ReloadEvent::Optimized(Box::new(loaded))),
-            Ok(None) => {}
-            Err(error) => report(ReloadEvent::Failed(error)),
-        }
+        let (control, report) = (Arc::clone(control), Arc::clone(report));
+        tokio::spawn(async move {
+            match blocking(&control, Control::upgrade).await {
+                Ok(Some(loaded)) => report(ReloadEvent::Optimized(Box::new(loaded))),
+                Ok(None) => {}
+                Err(error) => report(ReloadEvent::Failed(error)),
+            }
+        });
     }
 }
 
