@@ -169,10 +169,6 @@ impl Control {
         &self.snapshot
     }
 
-    pub fn manifest_path(&self) -> &Path {
-        &self.manifest_path
-    }
-
     /// The files whose change means a new version of the app: the manifest and every module.
     pub fn watched_files(&self) -> Vec<PathBuf> {
         let current = self.lock();

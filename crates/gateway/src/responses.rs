@@ -78,16 +78,6 @@ pub fn too_many_requests() -> Response<Bytes> {
     )
 }
 
-/// The function cannot run now (not deployed yet, shutting down), or it timed out.
-///
-/// AWS's 503 body for HTTP APIs.
-pub fn service_unavailable() -> Response<Bytes> {
-    message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        r#"{"message":"Service Unavailable"}"#,
-    )
-}
-
 fn message(status: StatusCode, body: &'static str) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from_static(body.as_bytes()));
     *response.status_mut() = status;

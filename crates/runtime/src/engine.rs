@@ -83,10 +83,6 @@ impl Runtime {
             }),
         })
     }
-
-    pub fn instances_max(&self) -> u32 {
-        self.inner.instances_max
-    }
 }
 
 impl RuntimeInner {

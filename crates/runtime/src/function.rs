@@ -86,7 +86,7 @@ pub(crate) enum Pre {
 }
 
 /// The content hash rondo uses as a function's version: the first 16 hex digits of SHA-256.
-pub fn code_version(wasm: &[u8]) -> String {
+fn code_version(wasm: &[u8]) -> String {
     let digest = Sha256::digest(wasm);
     digest
         .iter()
@@ -190,10 +190,6 @@ impl Function {
             Pre::Handler(_) => FunctionKind::Handler,
             Pre::WasiHttp(_) => FunctionKind::WasiHttp,
         }
-    }
-
-    pub fn tier(&self) -> Tier {
-        self.inner.tier
     }
 
     pub fn memory_mb(&self) -> u32 {

@@ -19,7 +19,7 @@ mod outbound;
 mod report;
 
 pub use engine::{Runtime, RuntimeConfig, Tier};
-pub use function::{Function, FunctionConfig, FunctionKind, InvokeMeta, LoadError, code_version};
+pub use function::{Function, FunctionConfig, FunctionKind, InvokeMeta, LoadError};
 pub use logs::{LogLine, LogSource};
 pub use outbound::{OutboundPolicy, OutboundRuleError};
 pub use report::{Invocation, InvokeError, Report};
