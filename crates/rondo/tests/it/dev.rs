@@ -161,9 +161,9 @@ async fn invocation_logs_look_like_lambdas() {
 async fn ctrl_c_drains_in_flight_requests() {
     let app = tester_app();
     let mut dev = Dev::start(&app);
-    let url = dev.url("/t/sleep?ms=700");
+    let url = dev.url("/t/sleep?ms=2500");
     let in_flight = tokio::spawn(async move { get(&url).await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     dev.interrupt();
     let reply = in_flight.await.expect("request task");
     assert_eq!(
