@@ -47,7 +47,7 @@ pub async fn handle(
                 time: SystemTime::now(),
                 domain_name: host_of(&parts),
                 api_id: "rondo",
-                account_id: "000000000000",
+                account_id: runtime::ACCOUNT_ID,
             };
             let event = payload::request_event(&parts, &body, &info);
             invoke_handler(function, observer, &event, meta).await

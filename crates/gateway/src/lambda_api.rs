@@ -64,7 +64,7 @@ async fn invoke(
     let function = app.functions.get(name);
     let Some(function) = function.filter(|_| qualifier.as_deref().is_none_or(|q| q == "$LATEST"))
     else {
-        let arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{function_ref}");
+        let arn = runtime::function_arn(function_ref);
         return lambda_error(
             http::StatusCode::NOT_FOUND,
             "ResourceNotFoundException",

@@ -70,6 +70,8 @@ pub(crate) struct FunctionInner {
     pub(crate) tier: Tier,
     pub(crate) name: String,
     pub(crate) version: String,
+    /// Lambda's ARN of the function, built once at load.
+    pub(crate) arn: String,
     pub(crate) memory_mb: u32,
     pub(crate) timeout_ms: u32,
     pub(crate) environment: Arc<[(String, String)]>,
@@ -83,6 +85,15 @@ pub(crate) struct FunctionInner {
 pub(crate) enum Pre {
     Handler(HandlerFunctionPre<HostState>),
     WasiHttp(ProxyPre<HostState>),
+}
+
+/// The AWS account and region rondo reports in ARNs and events (there is no real account).
+pub const ACCOUNT_ID: &str = "000000000000";
+pub const REGION: &str = "us-east-1";
+
+/// Lambda's ARN for a function of this node.
+pub fn function_arn(name: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}")
 }
 
 /// The content hash rondo uses as a function's version: the first 16 hex digits of SHA-256.
@@ -130,6 +141,7 @@ impl Runtime {
             tier,
             name: config.name.clone(),
             version: code_version(wasm),
+            arn: function_arn(&config.name),
             memory_mb: config.memory_mb,
             timeout_ms: config.timeout_ms,
             environment: config.environment.clone().into(),
@@ -260,10 +272,7 @@ impl Function {
             request_id: meta.request_id.clone(),
             function_name: self.inner.name.clone(),
             function_version: self.inner.version.clone(),
-            invoked_function_arn: format!(
-                "arn:aws:lambda:us-east-1:000000000000:function:{}",
-                self.inner.name
-            ),
+            invoked_function_arn: self.inner.arn.clone(),
             memory_limit_mb: self.inner.memory_mb,
             deadline_ms,
         }

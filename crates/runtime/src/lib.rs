@@ -19,7 +19,9 @@ mod outbound;
 mod report;
 
 pub use engine::{Runtime, RuntimeConfig, Tier};
-pub use function::{Function, FunctionConfig, FunctionKind, InvokeMeta, LoadError};
+pub use function::{
+    ACCOUNT_ID, Function, FunctionConfig, FunctionKind, InvokeMeta, LoadError, REGION, function_arn,
+};
 pub use logs::{LogLine, LogSource};
 pub use outbound::{OutboundPolicy, OutboundRuleError};
 pub use report::{Invocation, InvokeError, Report};
