@@ -1,8 +1,27 @@
 //! `AttributeValue`: DynamoDB's tagged union, its JSON wire form, its size and its binary encoding.
+//!
+//! Reading the wire form ([`AttributeValue::from_json`]) refuses what DynamoDB refuses, with
+//! DynamoDB's own messages. Two kinds of message come out of it: type errors of the JSON itself
+//! (`"NUMBER_VALUE cannot be converted to String"`, bad base64), which DynamoDB reports as a
+//! `SerializationException`, and value errors (empty sets, duplicates, numbers, nesting), which it
+//! reports as a `ValidationException`. [`ValueError`] carries the message only.
+//!
+//! Decisions where DynamoDB's behaviour is not known for certain:
+//! - Members other than the ten type names are ignored, and a member whose value is `null` counts
+//!   as absent (as DynamoDB's JSON layer does), so `{"S": null}` is an empty `AttributeValue`.
+//! - `null` where an `AttributeValue` is expected (an item attribute, a list element, a map
+//!   value) is refused as an empty `AttributeValue` rather than dropped.
+//! - `null` inside a string or binary set is refused with a message of our own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::ser::{SerializeMap as _, Serializer};
+use serde_json::Value;
 
 use crate::Number;
+use crate::limits::NESTING_DEPTH_MAX;
 
 /// An item: attribute name → value. Ordered, so encodings and outputs are deterministic.
 pub type Item = BTreeMap<String, AttributeValue>;
@@ -32,7 +51,73 @@ pub struct ValueError {
     pub message: String,
 }
 
+const MESSAGE_EMPTY: &str =
+    "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
+const MESSAGE_SEVERAL_TYPES: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
+const MESSAGE_TOO_DEEP: &str = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit";
+const MESSAGE_INVALID: &str = "One or more parameter values were invalid:";
+const MESSAGE_STRUCTURE: &str = "Start of structure or map found where not expected";
+const MESSAGE_VALUE_TYPE: &str = "Unexpected value type in payload";
+const MESSAGE_FIELD_TYPE: &str = "Unexpected field type";
+const JAVA_ATTRIBUTE_VALUE: &str = "com.amazonaws.dynamodb.v20120810.AttributeValue";
+
 impl AttributeValue {
+    /// Reads the wire form (`{"S": "a"}`, `{"NS": ["1", "2"]}`, …) with DynamoDB's validation and
+    /// messages; numbers are normalised and sets keep their order.
+    pub fn from_json(v: &Value) -> Result<AttributeValue, ValueError> {
+        value_from_json(v, 1)
+    }
+
+    /// The wire form.
+    pub fn to_json(&self) -> Value {
+        let (type_name, inner) = match self {
+            AttributeValue::S(s) => ("S", Value::String(s.clone())),
+            AttributeValue::N(n) => ("N", Value::String(n.as_str().to_owned())),
+            AttributeValue::B(b) => ("B", Value::String(BASE64.encode(b))),
+            AttributeValue::Ss(ss) => ("SS", ss.iter().cloned().map(Value::String).collect()),
+            AttributeValue::Ns(ns) => (
+                "NS",
+                ns.iter()
+                    .map(|n| Value::String(n.as_str().to_owned()))
+                    .collect(),
+            ),
+            AttributeValue::Bs(bs) => (
+                "BS",
+                bs.iter().map(|b| Value::String(BASE64.encode(b))).collect(),
+            ),
+            AttributeValue::M(m) => ("M", item_to_json(m)),
+            AttributeValue::L(l) => ("L", l.iter().map(AttributeValue::to_json).collect()),
+            AttributeValue::Null => ("NULL", Value::Bool(true)),
+            AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
+        };
+        let mut object = serde_json::Map::with_capacity(1);
+        object.insert(type_name.to_owned(), inner);
+        Value::Object(object)
+    }
+
+    /// The bytes this value counts for in an item's size (DynamoDB's accounting): strings and
+    /// binaries their length in bytes, numbers about one byte per two digits, `NULL` and `BOOL`
+    /// one byte, sets the sum of their members, and lists and maps 3 bytes plus, per element,
+    /// one byte, the element and (for maps) the name's UTF-8 bytes.
+    pub fn size(&self) -> usize {
+        match self {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => n.size(),
+            AttributeValue::B(b) => b.len(),
+            AttributeValue::Ss(ss) => ss.iter().map(String::len).sum(),
+            AttributeValue::Ns(ns) => ns.iter().map(Number::size).sum(),
+            AttributeValue::Bs(bs) => bs.iter().map(Vec::len).sum(),
+            AttributeValue::M(m) => {
+                3 + m
+                    .iter()
+                    .map(|(name, value)| 1 + name.len() + value.size())
+                    .sum::<usize>()
+            }
+            AttributeValue::L(l) => 3 + l.iter().map(|value| 1 + value.size()).sum::<usize>(),
+            AttributeValue::Null | AttributeValue::Bool(_) => 1,
+        }
+    }
+
     /// DynamoDB's type descriptor: "S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL".
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -47,5 +132,367 @@ impl AttributeValue {
             AttributeValue::Null => "NULL",
             AttributeValue::Bool(_) => "BOOL",
         }
+    }
+}
+
+/// Writes the wire form directly, without building a `serde_json::Value` first.
+impl serde::Serialize for AttributeValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self {
+            AttributeValue::S(s) => map.serialize_entry("S", s)?,
+            AttributeValue::N(n) => map.serialize_entry("N", n.as_str())?,
+            AttributeValue::B(b) => map.serialize_entry("B", &Base64(b))?,
+            AttributeValue::Ss(ss) => map.serialize_entry("SS", ss)?,
+            AttributeValue::Ns(ns) => map.serialize_entry("NS", &NumberSet(ns))?,
+            AttributeValue::Bs(bs) => map.serialize_entry("BS", &BinarySet(bs))?,
+            AttributeValue::M(m) => map.serialize_entry("M", m)?,
+            AttributeValue::L(l) => map.serialize_entry("L", l)?,
+            AttributeValue::Null => map.serialize_entry("NULL", &true)?,
+            AttributeValue::Bool(b) => map.serialize_entry("BOOL", b)?,
+        }
+        map.end()
+    }
+}
+
+/// Reads an item: a JSON object of attribute name → wire-form value.
+pub fn item_from_json(v: &Value) -> Result<Item, ValueError> {
+    let object = match v {
+        Value::Object(object) => object,
+        Value::Array(_) => {
+            return Err(error(format!(
+                "Unrecognized collection type java.util.Map<java.lang.String, {JAVA_ATTRIBUTE_VALUE}>"
+            )));
+        }
+        _ => return Err(error(MESSAGE_FIELD_TYPE)),
+    };
+    map_from_json(object, 1)
+}
+
+/// The wire form of an item.
+pub fn item_to_json(item: &Item) -> Value {
+    let object = item
+        .iter()
+        .map(|(name, value)| (name.clone(), value.to_json()))
+        .collect();
+    Value::Object(object)
+}
+
+/// An item's size as DynamoDB counts it against [`crate::limits::ITEM_BYTES_MAX`]: each
+/// attribute's name (UTF-8 bytes) plus its value.
+pub fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value.size())
+        .sum()
+}
+
+/// The same value with the same type: sets compare as sets (order-insensitive), numbers by value,
+/// maps and lists deeply.
+pub fn values_equal(a: &AttributeValue, b: &AttributeValue) -> bool {
+    match (a, b) {
+        (AttributeValue::Ss(a), AttributeValue::Ss(b)) => sets_equal(a, b),
+        (AttributeValue::Ns(a), AttributeValue::Ns(b)) => sets_equal(a, b),
+        (AttributeValue::Bs(a), AttributeValue::Bs(b)) => sets_equal(a, b),
+        (AttributeValue::M(a), AttributeValue::M(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|((a_name, a_value), (b_name, b_value))| {
+                        a_name == b_name && values_equal(a_value, b_value)
+                    })
+        }
+        (AttributeValue::L(a), AttributeValue::L(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| values_equal(a, b))
+        }
+        // Scalars: numbers are normalised, so equal text is equal value.
+        _ => a == b,
+    }
+}
+
+/// Set equality for duplicate-free members.
+fn sets_equal<T: Eq + std::hash::Hash>(a: &[T], b: &[T]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let b_members: HashSet<&T> = b.iter().collect();
+    a.iter().all(|member| b_members.contains(member))
+}
+
+fn error(message: impl Into<String>) -> ValueError {
+    ValueError {
+        message: message.into(),
+    }
+}
+
+fn invalid(detail: &str) -> ValueError {
+    error(format!("{MESSAGE_INVALID} {detail}"))
+}
+
+/// Reads a value at nesting `level` (a top-level attribute is level 1).
+fn value_from_json(v: &Value, level: usize) -> Result<AttributeValue, ValueError> {
+    if level > NESTING_DEPTH_MAX {
+        return Err(error(MESSAGE_TOO_DEEP));
+    }
+    match v {
+        Value::Object(members) => members_from_json(members, level),
+        Value::Null => Err(error(MESSAGE_EMPTY)),
+        Value::Array(_) => Err(error(format!(
+            "Unrecognized collection type class {JAVA_ATTRIBUTE_VALUE}"
+        ))),
+        Value::Bool(_) | Value::Number(_) | Value::String(_) => Err(error(MESSAGE_VALUE_TYPE)),
+    }
+}
+
+/// Reads the members of one `AttributeValue` object: every type member is checked (in the
+/// object's order) before "more than one datatype" is reported, as DynamoDB does.
+fn members_from_json(
+    members: &serde_json::Map<String, Value>,
+    level: usize,
+) -> Result<AttributeValue, ValueError> {
+    let mut first = None;
+    let mut n_types = 0;
+    for (type_name, member) in members {
+        if member.is_null() {
+            continue;
+        }
+        let value = match type_name.as_str() {
+            "S" => AttributeValue::S(string_member(member)?.to_owned()),
+            "N" => AttributeValue::N(number_from_json(string_member(member)?)?),
+            "B" => AttributeValue::B(binary_member(member)?),
+            "BOOL" => AttributeValue::Bool(bool_member(member)?),
+            "NULL" => null_from_json(member)?,
+            "SS" => string_set_from_json(list_member(member)?)?,
+            "NS" => number_set_from_json(list_member(member)?)?,
+            "BS" => binary_set_from_json(list_member(member)?)?,
+            "L" => list_from_json(list_member(member)?, level)?,
+            "M" => AttributeValue::M(map_from_json(map_member(member)?, level + 1)?),
+            _ => continue,
+        };
+        n_types += 1;
+        first.get_or_insert(value);
+    }
+    match (first, n_types) {
+        (Some(value), 1) => Ok(value),
+        (None, _) => Err(error(MESSAGE_EMPTY)),
+        (Some(_), _) => Err(error(MESSAGE_SEVERAL_TYPES)),
+    }
+}
+
+/// Reads the attributes of an item or of an `M` value, whose values sit at `level`.
+fn map_from_json(
+    object: &serde_json::Map<String, Value>,
+    level: usize,
+) -> Result<Item, ValueError> {
+    object
+        .iter()
+        .map(|(name, value)| Ok((name.clone(), value_from_json(value, level)?)))
+        .collect()
+}
+
+fn list_from_json(elements: &[Value], level: usize) -> Result<AttributeValue, ValueError> {
+    let values = elements
+        .iter()
+        .map(|element| value_from_json(element, level + 1))
+        .collect::<Result<_, _>>()?;
+    Ok(AttributeValue::L(values))
+}
+
+fn number_from_json(text: &str) -> Result<Number, ValueError> {
+    Number::parse(text)
+}
+
+fn null_from_json(member: &Value) -> Result<AttributeValue, ValueError> {
+    if bool_member(member)? {
+        Ok(AttributeValue::Null)
+    } else {
+        Err(invalid(
+            "Null attribute value types must have the value of true",
+        ))
+    }
+}
+
+fn string_set_from_json(members: &[Value]) -> Result<AttributeValue, ValueError> {
+    let strings = members
+        .iter()
+        .map(|member| match member {
+            Value::Null => Err(invalid("String set members may not be null")),
+            _ => string_member(member),
+        })
+        .collect::<Result<Vec<&str>, _>>()?;
+    if strings.is_empty() {
+        return Err(invalid("An string set  may not be empty"));
+    }
+    if has_duplicates(&strings) {
+        return Err(invalid(&format!(
+            "Input collection [{}] contains duplicates.",
+            strings.join(", ")
+        )));
+    }
+    Ok(AttributeValue::Ss(
+        strings.into_iter().map(str::to_owned).collect(),
+    ))
+}
+
+fn number_set_from_json(members: &[Value]) -> Result<AttributeValue, ValueError> {
+    let texts = members
+        .iter()
+        .map(|member| match member {
+            Value::Null => Ok(""),
+            _ => string_member(member),
+        })
+        .collect::<Result<Vec<&str>, _>>()?;
+    if texts.is_empty() {
+        return Err(invalid("An number set  may not be empty"));
+    }
+    let numbers = texts
+        .into_iter()
+        .map(number_from_json)
+        .collect::<Result<Vec<_>, _>>()?;
+    if has_duplicates(&numbers) {
+        return Err(error("Input collection contains duplicates"));
+    }
+    Ok(AttributeValue::Ns(numbers))
+}
+
+fn binary_set_from_json(members: &[Value]) -> Result<AttributeValue, ValueError> {
+    let texts = members
+        .iter()
+        .map(|member| match member {
+            Value::Null => Err(invalid("Binary set members may not be null")),
+            _ => Ok(member),
+        })
+        .collect::<Result<Vec<&Value>, _>>()?;
+    let binaries = texts
+        .iter()
+        .map(|member| binary_member(member))
+        .collect::<Result<Vec<_>, _>>()?;
+    if binaries.is_empty() {
+        return Err(invalid("Binary sets should not be empty"));
+    }
+    if has_duplicates(&binaries) {
+        // The members are canonical base64 (decoding checked it), so they show as sent.
+        let shown: Vec<&str> = texts.iter().filter_map(|member| member.as_str()).collect();
+        return Err(invalid(&format!(
+            "Input collection [{}]of type BS contains duplicates.",
+            shown.join(", ")
+        )));
+    }
+    Ok(AttributeValue::Bs(binaries))
+}
+
+fn has_duplicates<T: Eq + std::hash::Hash>(members: &[T]) -> bool {
+    let mut seen = HashSet::with_capacity(members.len());
+    !members.iter().all(|member| seen.insert(member))
+}
+
+/// How DynamoDB's JSON layer names a scalar of the wrong type.
+fn scalar_name(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(true) => "TRUE_VALUE",
+        Value::Bool(false) => "FALSE_VALUE",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "NUMBER_VALUE",
+        Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => "NUMBER_VALUE",
+        _ => "DECIMAL_VALUE",
+    }
+}
+
+fn string_member(member: &Value) -> Result<&str, ValueError> {
+    match member {
+        Value::String(s) => Ok(s),
+        Value::Bool(_) | Value::Number(_) => Err(error(format!(
+            "{} cannot be converted to String",
+            scalar_name(member)
+        ))),
+        Value::Array(_) => Err(error("Unrecognized collection type class java.lang.String")),
+        Value::Object(_) | Value::Null => Err(error(MESSAGE_STRUCTURE)),
+    }
+}
+
+fn bool_member(member: &Value) -> Result<bool, ValueError> {
+    match member {
+        Value::Bool(b) => Ok(*b),
+        // DynamoDB's JSON layer reads these strings as booleans.
+        Value::String(s) => match s.to_ascii_uppercase().as_str() {
+            "TRUE" | "1" | "YES" => Ok(true),
+            "FALSE" | "0" | "NO" => Ok(false),
+            _ => Err(error("Unexpected token received from parser")),
+        },
+        Value::Number(_) => Err(error(format!(
+            "{} cannot be converted to Boolean",
+            scalar_name(member)
+        ))),
+        Value::Array(_) => Err(error(
+            "Unrecognized collection type class java.lang.Boolean",
+        )),
+        Value::Object(_) | Value::Null => Err(error(MESSAGE_STRUCTURE)),
+    }
+}
+
+fn binary_member(member: &Value) -> Result<Vec<u8>, ValueError> {
+    match member {
+        Value::String(text) => decode_base64(text),
+        Value::Bool(_) | Value::Number(_) => Err(error(
+            "only base-64-encoded strings are convertible to bytes",
+        )),
+        Value::Array(_) => Err(error(
+            "Unrecognized collection type class java.nio.ByteBuffer",
+        )),
+        Value::Object(_) | Value::Null => Err(error(MESSAGE_STRUCTURE)),
+    }
+}
+
+fn decode_base64(text: &str) -> Result<Vec<u8>, ValueError> {
+    if !text.len().is_multiple_of(4) {
+        return Err(error(format!(
+            "Base64 encoded length is expected a multiple of 4 bytes but found: {}",
+            text.len()
+        )));
+    }
+    // The misspelling is DynamoDB's.
+    BASE64
+        .decode(text)
+        .map_err(|_| error("Invalid last non-pad Base64 character dectected"))
+}
+
+fn list_member(member: &Value) -> Result<&[Value], ValueError> {
+    match member {
+        Value::Array(elements) => Ok(elements),
+        Value::Object(_) => Err(error(MESSAGE_STRUCTURE)),
+        _ => Err(error(MESSAGE_FIELD_TYPE)),
+    }
+}
+
+fn map_member(member: &Value) -> Result<&serde_json::Map<String, Value>, ValueError> {
+    match member {
+        Value::Object(object) => Ok(object),
+        Value::Array(_) => Err(error(format!(
+            "Unrecognized collection type java.util.Map<java.lang.String, {JAVA_ATTRIBUTE_VALUE}>"
+        ))),
+        _ => Err(error(MESSAGE_FIELD_TYPE)),
+    }
+}
+
+/// A binary written as base64 without an intermediate `String`.
+struct Base64<'a>(&'a [u8]);
+
+impl serde::Serialize for Base64<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&base64::display::Base64Display::new(self.0, &BASE64))
+    }
+}
+
+struct NumberSet<'a>(&'a [Number]);
+
+impl serde::Serialize for NumberSet<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(Number::as_str))
+    }
+}
+
+struct BinarySet<'a>(&'a [Vec<u8>]);
+
+impl serde::Serialize for BinarySet<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|b| Base64(b)))
     }
 }
