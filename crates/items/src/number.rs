@@ -505,3 +505,570 @@ fn sub_aligned(a: &[u8], b: &[u8]) -> Vec<u8> {
 fn cmp_aligned(a: &[u8], b: &[u8]) -> Ordering {
     a.iter().rev().cmp(b.iter().rev())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cmp::Ordering;
+
+    use super::Number;
+    use crate::AttributeValue;
+
+    fn check_parse(input: &str, expected: &str) {
+        let number = Number::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+        assert_eq!(number.as_str(), expected, "parse({input:?})");
+        assert_eq!(number.to_string(), expected, "Display of {input:?}");
+        // Normalised text reads back as itself.
+        assert_eq!(
+            Number::parse(expected).map(|n| n.as_str().to_owned()),
+            Ok(expected.to_owned())
+        );
+    }
+
+    fn check_parse_error(input: &str, expected: &str) {
+        let error = Number::parse(input).expect_err(input);
+        assert_eq!(error.message, expected, "parse({input:?})");
+    }
+
+    fn num(text: &str) -> Number {
+        Number::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    }
+
+    fn zeros(n: usize) -> String {
+        "0".repeat(n)
+    }
+
+    const NOT_A_NUMBER: &str = "The parameter cannot be converted to a numeric value";
+    const TOO_MANY_DIGITS: &str = "Attempting to store more than 38 significant digits in a Number";
+    const OVERFLOW: &str =
+        "Number overflow. Attempting to store a number with magnitude larger than supported range";
+    const UNDERFLOW: &str = "Number underflow. Attempting to store a number with magnitude smaller than supported range";
+
+    #[test]
+    fn parse_normalises() {
+        let table = [
+            ("0", "0"),
+            ("-0", "0"),
+            ("+0", "0"),
+            ("00", "0"),
+            ("0.000", "0"),
+            ("-0.0e7", "0"),
+            ("0e99999999999999999999999", "0"),
+            ("1", "1"),
+            ("+5", "5"),
+            ("-7", "-7"),
+            ("0042", "42"),
+            ("01.50", "1.5"),
+            ("1.0", "1"),
+            ("5.", "5"),
+            (".5", "0.5"),
+            ("-.5", "-0.5"),
+            ("+.5", "0.5"),
+            ("1e3", "1000"),
+            ("1E3", "1000"),
+            ("1e+3", "1000"),
+            ("1.5E+3", "1500"),
+            ("1.5e-3", "0.0015"),
+            ("123.456e2", "12345.6"),
+            ("12345e-2", "123.45"),
+            ("-12345e-7", "-0.0012345"),
+            ("100", "100"),
+            ("100.00100", "100.001"),
+            ("0.000120", "0.00012"),
+            (
+                "1000000000000000000000000000000000000000000000",
+                "1000000000000000000000000000000000000000000000",
+            ),
+            // 39 digits, of which 38 are significant.
+            (
+                "1.23456789012345678901234567890123456780",
+                "1.2345678901234567890123456789012345678",
+            ),
+            ("-9223372036854775808", "-9223372036854775808"),
+        ];
+        for (input, expected) in table {
+            check_parse(input, expected);
+        }
+    }
+
+    #[test]
+    fn parse_accepts_the_extremes() {
+        check_parse("1e125", &format!("1{}", zeros(125)));
+        check_parse("-1E+125", &format!("-1{}", zeros(125)));
+        let largest = format!("9.{}E+125", "9".repeat(37));
+        check_parse(&largest, &format!("{}{}", "9".repeat(38), zeros(88)));
+        check_parse("1e-130", &format!("0.{}1", zeros(129)));
+        check_parse("-1E-130", &format!("-0.{}1", zeros(129)));
+        // The limit is on the first significant digit: more digits may follow it.
+        check_parse("1.5e-130", &format!("0.{}15", zeros(129)));
+        let smallest_digits = format!("1.{}1e-130", zeros(36));
+        check_parse(
+            &smallest_digits,
+            &format!("0.{}1{}1", zeros(129), zeros(36)),
+        );
+    }
+
+    #[test]
+    fn parse_refuses_what_dynamodb_refuses() {
+        check_parse_error("", NOT_A_NUMBER);
+        for input in [
+            "b",
+            " 1",
+            "1 ",
+            " ",
+            "1e",
+            "e1",
+            "1e+",
+            ".",
+            "+",
+            "-",
+            "1.2.3",
+            "1+2",
+            "++5",
+            "+-5",
+            "+e2",
+            "1e2.5",
+            "0x10",
+            "NaN",
+            "nan",
+            "Infinity",
+            "-Infinity",
+            "1_000",
+            "1,5",
+            "１",
+            "1d",
+            "--1",
+        ] {
+            check_parse_error(input, &format!("{NOT_A_NUMBER}: {input}"));
+        }
+    }
+
+    #[test]
+    fn parse_checks_digits_and_range_in_dynamodbs_order() {
+        check_parse_error("123456789012345678901234567890123456789", TOO_MANY_DIGITS);
+        check_parse_error("-1.23456789012345678901234567890123456789", TOO_MANY_DIGITS);
+        check_parse_error(&format!("1{}1", zeros(40)), TOO_MANY_DIGITS);
+        check_parse_error("1e126", OVERFLOW);
+        check_parse_error("-1e126", OVERFLOW);
+        check_parse_error("10e125", OVERFLOW);
+        check_parse_error(&format!("{}e89", "9".repeat(38)), OVERFLOW);
+        check_parse(
+            "99999999999999999999999999999999999999e88",
+            &format!("{}{}", "9".repeat(38), zeros(88)),
+        );
+        check_parse_error("1e99999999999999999999999999", OVERFLOW);
+        check_parse_error("1e-131", UNDERFLOW);
+        check_parse_error("-1e-131", UNDERFLOW);
+        check_parse_error("0.1e-130", UNDERFLOW);
+        check_parse_error("1e-99999999999999999999999999", UNDERFLOW);
+        // Range before digits.
+        check_parse_error(&format!("{}e200", "1".repeat(40)), OVERFLOW);
+        check_parse_error(&format!("{}e-200", "1".repeat(40)), UNDERFLOW);
+    }
+
+    #[test]
+    fn from_i64_is_normalised() {
+        for v in [0, 1, -1, 10, 1000, -1000, 42, i64::MIN, i64::MAX] {
+            let number = Number::from_i64(v);
+            assert_eq!(number.as_str(), v.to_string());
+            assert_eq!(number, num(&v.to_string()));
+            assert_eq!(number.to_i64(), Some(v));
+        }
+    }
+
+    #[test]
+    fn to_i64_is_for_exact_integers_only() {
+        let table = [
+            ("123", Some(123)),
+            ("-5", Some(-5)),
+            ("1e3", Some(1000)),
+            ("0", Some(0)),
+            ("-0", Some(0)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("-9223372036854775808", Some(i64::MIN)),
+            ("9223372036854775808", None),
+            ("-9223372036854775809", None),
+            ("1.5", None),
+            ("-0.001", None),
+            ("1e125", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(num(text).to_i64(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn to_f64_approximates() {
+        let table = [
+            ("0", 0.0),
+            ("1.5", 1.5),
+            ("-2.25", -2.25),
+            ("1700000000", 1.7e9),
+            ("1e-130", 1e-130),
+            ("-9.5e125", -9.5e125),
+        ];
+        for (text, expected) in table {
+            assert_eq!(num(text).to_f64(), expected, "{text}");
+        }
+    }
+
+    /// Numbers in strictly increasing order.
+    fn ascending() -> Vec<Number> {
+        let largest = format!("9.{}E+125", "9".repeat(37));
+        [
+            format!("-{largest}"),
+            "-1e125".to_owned(),
+            "-100".to_owned(),
+            "-99.99".to_owned(),
+            "-10".to_owned(),
+            "-9.5".to_owned(),
+            "-9".to_owned(),
+            "-1.01".to_owned(),
+            "-1".to_owned(),
+            "-0.99".to_owned(),
+            "-0.1".to_owned(),
+            "-0.011".to_owned(),
+            "-0.01".to_owned(),
+            "-1.5e-130".to_owned(),
+            "-1e-130".to_owned(),
+            "0".to_owned(),
+            "1e-130".to_owned(),
+            "1.5e-130".to_owned(),
+            "0.0001".to_owned(),
+            "0.001".to_owned(),
+            "0.0011".to_owned(),
+            "0.1".to_owned(),
+            "0.11".to_owned(),
+            "0.9".to_owned(),
+            "1".to_owned(),
+            "1.01".to_owned(),
+            "1.1".to_owned(),
+            "9".to_owned(),
+            "9.99".to_owned(),
+            "10".to_owned(),
+            "10.5".to_owned(),
+            "11".to_owned(),
+            "99".to_owned(),
+            "100".to_owned(),
+            "101".to_owned(),
+            "1e125".to_owned(),
+            largest,
+        ]
+        .iter()
+        .map(|text| num(text))
+        .collect()
+    }
+
+    #[test]
+    fn order_is_numeric() {
+        let numbers = ascending();
+        for (a_idx, a) in numbers.iter().enumerate() {
+            for (b_idx, b) in numbers.iter().enumerate() {
+                let expected = a_idx.cmp(&b_idx);
+                assert_eq!(a.cmp(b), expected, "{a} vs {b}");
+                assert_eq!(a.partial_cmp(b), Some(expected), "{a} vs {b}");
+                assert_eq!(
+                    a.sortable_bytes().cmp(&b.sortable_bytes()),
+                    expected,
+                    "bytes of {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sortable_bytes_are_equal_for_equal_numbers_and_never_a_prefix() {
+        assert_eq!(num("1.50").sortable_bytes(), num("15e-1").sortable_bytes());
+        assert_eq!(num("-0").sortable_bytes(), num("0").sortable_bytes());
+        let numbers = ascending();
+        for a in &numbers {
+            for b in &numbers {
+                if a != b {
+                    assert!(
+                        !b.sortable_bytes().starts_with(&a.sortable_bytes()),
+                        "{a} is a prefix of {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn add_and_sub_are_exact() {
+        let nines = "9".repeat(38);
+        let table = [
+            ("0.1", "0.2", "0.3", "-0.1"),
+            ("1", "-1", "0", "2"),
+            ("-5", "5", "0", "-10"),
+            ("0", "0", "0", "0"),
+            ("0", "-3.5", "-3.5", "3.5"),
+            ("123.456", "0.544", "124", "122.912"),
+            ("-0.001", "0.0001", "-0.0009", "-0.0011"),
+            ("1e20", "1", "100000000000000000001", "99999999999999999999"),
+            ("1e125", "-1e125", "0", "2e125"),
+            ("1e-130", "1e-130", "2e-130", "0"),
+            (
+                &nines,
+                "1",
+                "1e38",
+                "99999999999999999999999999999999999998",
+            ),
+        ];
+        for (a, b, sum, difference) in table {
+            assert_eq!(num(a).checked_add(&num(b)), Ok(num(sum)), "{a} + {b}");
+            assert_eq!(
+                num(a).checked_sub(&num(b)),
+                Ok(num(difference)),
+                "{a} - {b}"
+            );
+        }
+        assert_eq!(
+            num("0.1").checked_add(&num("0.2")).map(|n| n.to_string()),
+            Ok("0.3".to_owned())
+        );
+    }
+
+    #[test]
+    fn add_and_sub_refuse_results_dynamodb_cannot_store() {
+        let largest = format!("{}e88", "9".repeat(38));
+        let sums = [
+            (largest.as_str(), "1e88", OVERFLOW),
+            ("5e125", "5e125", OVERFLOW),
+            ("-5e125", "-5e125", OVERFLOW),
+            ("1e30", "1e-10", TOO_MANY_DIGITS),
+            ("1e125", "1e-130", TOO_MANY_DIGITS),
+            ("-1e125", "-1e-130", TOO_MANY_DIGITS),
+            ("1.5e-130", "-1e-130", UNDERFLOW),
+        ];
+        for (a, b, expected) in sums {
+            let result = num(a).checked_add(&num(b));
+            assert_eq!(
+                result.map_err(|e| e.message),
+                Err(expected.to_owned()),
+                "{a} + {b}"
+            );
+        }
+        let differences = [
+            ("5e125", "-5e125", OVERFLOW),
+            ("1e30", "1e-10", TOO_MANY_DIGITS),
+            ("1.5e-130", "1e-130", UNDERFLOW),
+        ];
+        for (a, b, expected) in differences {
+            let result = num(a).checked_sub(&num(b));
+            assert_eq!(
+                result.map_err(|e| e.message),
+                Err(expected.to_owned()),
+                "{a} - {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn size_counts_base_100_digits() {
+        let table = [
+            ("0", 1),
+            ("-0", 1),
+            ("1", 2),
+            ("12", 2),
+            ("123", 3),
+            ("1234", 3),
+            ("12345", 4),
+            ("12345678901234567890123456789012345678", 20),
+            ("0042", 2),
+            ("100", 2),
+            ("110", 3),
+            ("1010", 3),
+            ("0.0000001", 2),
+            ("0.00012", 3),
+            ("0.0012", 2),
+            ("1E125", 2),
+            ("1E-100", 2),
+            ("1.5", 3),
+            ("1.234", 4),
+            ("3.14159", 5),
+            ("100.5", 4),
+            ("0.15", 2),
+            ("15", 2),
+            ("-42", 3),
+            ("-12345", 5),
+            ("-1E125", 3),
+            ("-0.15", 3),
+        ];
+        for (text, expected) in table {
+            assert_eq!(
+                AttributeValue::N(num(text)).size(),
+                expected,
+                "size of {text}"
+            );
+        }
+        // dynalite's item-size tests against DynamoDB: 38 ones then 88 zeros is 20 bytes,
+        // 1 then 125 zeros 2, "11" then 124 zeros 2, five ones 4, six ones 4, seven ones 5.
+        let table = [
+            (38, 88, 20),
+            (1, 125, 2),
+            (2, 124, 2),
+            (5, 121, 4),
+            (6, 120, 4),
+            (7, 119, 5),
+        ];
+        for (n_ones, n_zeros, expected) in table {
+            let text = format!("{}{}", "1".repeat(n_ones), zeros(n_zeros));
+            assert_eq!(
+                AttributeValue::N(num(&text)).size(),
+                expected,
+                "size of {text}"
+            );
+        }
+    }
+
+    /// A tiny xorshift generator, so the property tests replay from their seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        fn range(&mut self, low: i64, high: i64) -> i64 {
+            let span = u64::try_from(high - low + 1).expect("low <= high");
+            low + i64::try_from(self.below(span)).expect("small span")
+        }
+    }
+
+    /// A random valid number: its sign, the power of ten of its first digit, its digits.
+    #[derive(Debug, Clone)]
+    struct Generated {
+        negative: bool,
+        top: i64,
+        digits: Vec<u8>,
+    }
+
+    impl Generated {
+        fn new(rng: &mut Rng) -> Generated {
+            let n_digits = if rng.below(4) == 0 {
+                38
+            } else {
+                rng.range(1, 38)
+            };
+            let mut digits: Vec<u8> = (0..n_digits).map(|_| rng.below(10) as u8).collect();
+            digits[0] = 1 + rng.below(9) as u8;
+            let last = digits.len() - 1;
+            if digits[last] == 0 {
+                digits[last] = 1 + rng.below(9) as u8;
+            }
+            let top = match rng.below(3) {
+                0 => rng.range(-130, 125),
+                1 => rng.range(-3, 5),
+                _ => [-130, 125][rng.below(2) as usize],
+            };
+            Generated {
+                negative: rng.below(2) == 0,
+                top,
+                digits,
+            }
+        }
+
+        /// One of several spellings of the same number.
+        fn text(&self, rng: &mut Rng) -> String {
+            let sign = match (self.negative, rng.below(2)) {
+                (true, _) => "-",
+                (false, 0) => "+",
+                (false, _) => "",
+            };
+            let digits: String = self.digits.iter().map(|d| char::from(b'0' + d)).collect();
+            let n_digits = i64::try_from(digits.len()).expect("short");
+            match rng.below(3) {
+                0 => format!("{sign}{}.{}e{}", &digits[..1], &digits[1..], self.top),
+                1 => format!("{sign}00{digits}E{:+}", self.top - n_digits + 1),
+                _ => format!("{sign}0.{digits}000e{}", self.top + 1),
+            }
+        }
+
+        /// The numeric order, worked out independently of `Number`.
+        fn cmp(&self, other: &Generated) -> Ordering {
+            let magnitude = self
+                .top
+                .cmp(&other.top)
+                .then_with(|| self.digits.cmp(&other.digits));
+            match (self.negative, other.negative) {
+                (false, true) => Ordering::Greater,
+                (true, false) => Ordering::Less,
+                (false, false) => magnitude,
+                (true, true) => magnitude.reverse(),
+            }
+        }
+    }
+
+    #[test]
+    fn generated_numbers_order_like_their_digits() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let generated: Vec<Generated> = (0..400).map(|_| Generated::new(&mut rng)).collect();
+        let numbers: Vec<Number> = generated.iter().map(|g| num(&g.text(&mut rng))).collect();
+        for (g, n) in generated.iter().zip(&numbers) {
+            // Another spelling gives the same number.
+            assert_eq!(&num(&g.text(&mut rng)), n, "{g:?}");
+        }
+        for (a_idx, a) in numbers.iter().enumerate() {
+            for (b_idx, b) in numbers.iter().enumerate() {
+                let expected = generated[a_idx].cmp(&generated[b_idx]);
+                assert_eq!(a.cmp(b), expected, "{a} vs {b}");
+                assert_eq!(
+                    a.sortable_bytes().cmp(&b.sortable_bytes()),
+                    expected,
+                    "bytes of {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn generated_sums_match_integer_arithmetic() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..2000 {
+            // Below 10^17 each, so the scaled operands and their sum fit an i128 (10^38 at most).
+            let x = i128::from(rng.range(-99_999_999_999_999_999, 99_999_999_999_999_999));
+            let y = i128::from(rng.range(-99_999_999_999_999_999, 99_999_999_999_999_999));
+            let (x_scale, y_scale) = (rng.below(21) as u32, rng.below(21) as u32);
+            let scale = x_scale.max(y_scale);
+            let x_scaled = x * 10i128.pow(scale - x_scale);
+            let y_scaled = y * 10i128.pow(scale - y_scale);
+            let a = num(&format!("{x}e-{x_scale}"));
+            let b = num(&format!("{y}e-{y_scale}"));
+            let sum = num(&format!("{}e-{scale}", x_scaled + y_scaled));
+            let difference = num(&format!("{}e-{scale}", x_scaled - y_scaled));
+            assert_eq!(a.checked_add(&b), Ok(sum.clone()), "{a} + {b}");
+            assert_eq!(b.checked_add(&a), Ok(sum), "{b} + {a}");
+            assert_eq!(a.checked_sub(&b), Ok(difference), "{a} - {b}");
+            assert_eq!(a.checked_sub(&a), Ok(Number::from_i64(0)), "{a} - {a}");
+        }
+    }
+
+    #[test]
+    fn generated_sums_undo_and_order() {
+        let mut rng = Rng(0xdead_beef_cafe_f00d);
+        let zero = Number::from_i64(0);
+        for _ in 0..2000 {
+            let a = num(&Generated::new(&mut rng).text(&mut rng));
+            let b = num(&Generated::new(&mut rng).text(&mut rng));
+            match a.checked_add(&b) {
+                Ok(sum) => {
+                    assert_eq!(sum.checked_sub(&b).as_ref(), Ok(&a), "{a} + {b} - {b}");
+                    // Adding a positive number increases, a negative one decreases.
+                    assert_eq!(sum.cmp(&a), b.cmp(&zero), "{a} + {b} vs {a}");
+                }
+                Err(e) => {
+                    let allowed = [TOO_MANY_DIGITS, OVERFLOW, UNDERFLOW];
+                    assert!(allowed.contains(&e.message.as_str()), "{a} + {b}: {e}");
+                }
+            }
+        }
+    }
+}

@@ -496,3 +496,588 @@ impl serde::Serialize for BinarySet<'_> {
         serializer.collect_seq(self.0.iter().map(|b| Base64(b)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::{AttributeValue, Item, item_from_json, item_size, item_to_json, values_equal};
+    use crate::Number;
+    use crate::limits::ITEM_BYTES_MAX;
+
+    fn check(input: Value, expected: AttributeValue) {
+        let value = AttributeValue::from_json(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
+        assert_eq!(value, expected, "{input}");
+    }
+
+    fn check_error(input: Value, expected: &str) {
+        let error = AttributeValue::from_json(&input).expect_err(&input.to_string());
+        assert_eq!(error.message, expected, "{input}");
+    }
+
+    fn n(text: &str) -> Number {
+        Number::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn s(text: &str) -> AttributeValue {
+        AttributeValue::S(text.to_owned())
+    }
+
+    fn item(attributes: &[(&str, AttributeValue)]) -> Item {
+        attributes
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.clone()))
+            .collect()
+    }
+
+    /// One value of every type, nested.
+    fn every_type() -> AttributeValue {
+        AttributeValue::M(item(&[
+            ("s", s("héllo")),
+            ("empty", s("")),
+            ("n", AttributeValue::N(n("-1.5"))),
+            ("b", AttributeValue::B(vec![0, 1, 2, 255])),
+            ("empty_b", AttributeValue::B(Vec::new())),
+            (
+                "ss",
+                AttributeValue::Ss(vec!["b".to_owned(), "a".to_owned()]),
+            ),
+            ("ns", AttributeValue::Ns(vec![n("3"), n("1e3"), n("-0.5")])),
+            ("bs", AttributeValue::Bs(vec![vec![1], vec![2, 3]])),
+            (
+                "l",
+                AttributeValue::L(vec![
+                    AttributeValue::Null,
+                    AttributeValue::Bool(false),
+                    AttributeValue::L(Vec::new()),
+                ]),
+            ),
+            ("m", AttributeValue::M(Item::new())),
+            ("null", AttributeValue::Null),
+            ("bool", AttributeValue::Bool(true)),
+        ]))
+    }
+
+    fn every_type_json() -> Value {
+        json!({"M": {
+            "s": {"S": "héllo"},
+            "empty": {"S": ""},
+            "n": {"N": "-1.5"},
+            "b": {"B": "AAEC/w=="},
+            "empty_b": {"B": ""},
+            "ss": {"SS": ["b", "a"]},
+            "ns": {"NS": ["3", "1e3", "-0.5"]},
+            "bs": {"BS": ["AQ==", "AgM="]},
+            "l": {"L": [{"NULL": true}, {"BOOL": false}, {"L": []}]},
+            "m": {"M": {}},
+            "null": {"NULL": true},
+            "bool": {"BOOL": true},
+        }})
+    }
+
+    #[test]
+    fn reads_every_type() {
+        check(every_type_json(), every_type());
+        check(json!({"N": "01.50"}), AttributeValue::N(n("1.5")));
+        check(
+            json!({"NS": ["1e3", "+2"]}),
+            AttributeValue::Ns(vec![n("1000"), n("2")]),
+        );
+        // DynamoDB's JSON layer reads these strings as booleans.
+        check(json!({"BOOL": "yes"}), AttributeValue::Bool(true));
+        check(json!({"BOOL": "False"}), AttributeValue::Bool(false));
+        check(json!({"NULL": "TRUE"}), AttributeValue::Null);
+        // Unknown members are ignored, and a null member is absent.
+        check(json!({"S": "a", "X": 1}), s("a"));
+        check(json!({"S": "a", "N": null}), s("a"));
+    }
+
+    #[test]
+    fn writes_the_wire_form() {
+        assert_eq!(every_type().to_json(), normalised(every_type_json()));
+        assert_eq!(
+            serde_json::to_value(every_type()).ok(),
+            Some(normalised(every_type_json()))
+        );
+        let text = serde_json::to_string(&AttributeValue::Ns(vec![n("1e3")])).ok();
+        assert_eq!(text.as_deref(), Some(r#"{"NS":["1000"]}"#));
+        let text = serde_json::to_string(&AttributeValue::B(b"hi".to_vec())).ok();
+        assert_eq!(text.as_deref(), Some(r#"{"B":"aGk="}"#));
+    }
+
+    /// The wire form with numbers as DynamoDB returns them.
+    fn normalised(mut v: Value) -> Value {
+        v["M"]["ns"] = json!({"NS": ["3", "1000", "-0.5"]});
+        v
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let value = every_type();
+        assert_eq!(
+            AttributeValue::from_json(&value.to_json()),
+            Ok(value.clone())
+        );
+        let written = serde_json::to_string(&value).unwrap_or_default();
+        let reread: Value = serde_json::from_str(&written).unwrap_or_default();
+        assert_eq!(AttributeValue::from_json(&reread), Ok(value));
+    }
+
+    const EMPTY: &str =
+        "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
+    const SEVERAL: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
+    const TOO_DEEP: &str = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit";
+
+    #[test]
+    fn refuses_empty_and_several_types() {
+        check_error(json!({}), EMPTY);
+        check_error(json!({"a": ""}), EMPTY);
+        check_error(json!({"S": null}), EMPTY);
+        check_error(Value::Null, EMPTY);
+        check_error(json!({"M": {"a": {}}}), EMPTY);
+        check_error(json!({"L": [{}]}), EMPTY);
+        check_error(json!({"L": [{"a": {}}]}), EMPTY);
+        check_error(json!({"L": [null]}), EMPTY);
+        check_error(json!({"S": "a", "N": "1"}), SEVERAL);
+        check_error(json!({"NULL": true, "BOOL": false}), SEVERAL);
+        // Each member is checked before the count.
+        check_error(
+            json!({"S": "", "N": ""}),
+            "The parameter cannot be converted to a numeric value",
+        );
+        check_error(
+            json!({"S": "a", "N": "b"}),
+            "The parameter cannot be converted to a numeric value: b",
+        );
+    }
+
+    #[test]
+    fn refuses_invalid_values() {
+        let table = [
+            (
+                json!({"NULL": false}),
+                "One or more parameter values were invalid: Null attribute value types must have the value of true",
+            ),
+            (
+                json!({"NULL": "no"}),
+                "One or more parameter values were invalid: Null attribute value types must have the value of true",
+            ),
+            (
+                json!({"SS": []}),
+                "One or more parameter values were invalid: An string set  may not be empty",
+            ),
+            (
+                json!({"NS": []}),
+                "One or more parameter values were invalid: An number set  may not be empty",
+            ),
+            (
+                json!({"BS": []}),
+                "One or more parameter values were invalid: Binary sets should not be empty",
+            ),
+            (
+                json!({"SS": ["a", "a"]}),
+                "One or more parameter values were invalid: Input collection [a, a] contains duplicates.",
+            ),
+            (
+                json!({"SS": ["a", "b", "a"]}),
+                "One or more parameter values were invalid: Input collection [a, b, a] contains duplicates.",
+            ),
+            (
+                json!({"BS": ["Yg==", "Yg=="]}),
+                "One or more parameter values were invalid: Input collection [Yg==, Yg==]of type BS contains duplicates.",
+            ),
+            (
+                json!({"NS": ["1", "1"]}),
+                "Input collection contains duplicates",
+            ),
+            (
+                json!({"NS": ["1", "1.0"]}),
+                "Input collection contains duplicates",
+            ),
+            (
+                json!({"NS": ["1", ""]}),
+                "The parameter cannot be converted to a numeric value",
+            ),
+            (
+                json!({"NS": ["1", null]}),
+                "The parameter cannot be converted to a numeric value",
+            ),
+            (
+                json!({"NS": ["1", "b"]}),
+                "The parameter cannot be converted to a numeric value: b",
+            ),
+            (
+                json!({"N": ""}),
+                "The parameter cannot be converted to a numeric value",
+            ),
+            (
+                json!({"N": " 1"}),
+                "The parameter cannot be converted to a numeric value:  1",
+            ),
+            (
+                json!({"N": "123456789012345678901234567890123456789"}),
+                "Attempting to store more than 38 significant digits in a Number",
+            ),
+            (
+                json!({"N": "-1e126"}),
+                "Number overflow. Attempting to store a number with magnitude larger than supported range",
+            ),
+            (
+                json!({"NS": ["1e-131"]}),
+                "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+            ),
+            (
+                json!({"SS": ["a", null]}),
+                "One or more parameter values were invalid: String set members may not be null",
+            ),
+            (
+                json!({"BS": ["Yg==", null]}),
+                "One or more parameter values were invalid: Binary set members may not be null",
+            ),
+            (
+                json!({"M": {"x": {"L": [{"NULL": false}]}}}),
+                "One or more parameter values were invalid: Null attribute value types must have the value of true",
+            ),
+        ];
+        for (input, expected) in table {
+            check_error(input, expected);
+        }
+    }
+
+    #[test]
+    fn refuses_json_of_the_wrong_type() {
+        let table = [
+            (json!(1), "Unexpected value type in payload"),
+            (json!("S"), "Unexpected value type in payload"),
+            (json!(true), "Unexpected value type in payload"),
+            (
+                json!([]),
+                "Unrecognized collection type class com.amazonaws.dynamodb.v20120810.AttributeValue",
+            ),
+            (
+                json!({"S": 1}),
+                "NUMBER_VALUE cannot be converted to String",
+            ),
+            (
+                json!({"S": 1.0}),
+                "NUMBER_VALUE cannot be converted to String",
+            ),
+            (
+                json!({"N": 1.5}),
+                "DECIMAL_VALUE cannot be converted to String",
+            ),
+            (
+                json!({"S": true}),
+                "TRUE_VALUE cannot be converted to String",
+            ),
+            (
+                json!({"SS": [false]}),
+                "FALSE_VALUE cannot be converted to String",
+            ),
+            (
+                json!({"S": ["a"]}),
+                "Unrecognized collection type class java.lang.String",
+            ),
+            (
+                json!({"S": {}}),
+                "Start of structure or map found where not expected",
+            ),
+            (
+                json!({"B": 1}),
+                "only base-64-encoded strings are convertible to bytes",
+            ),
+            (
+                json!({"B": []}),
+                "Unrecognized collection type class java.nio.ByteBuffer",
+            ),
+            (
+                json!({"B": "abc"}),
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 3",
+            ),
+            (
+                json!({"B": "ab!="}),
+                "Invalid last non-pad Base64 character dectected",
+            ),
+            (
+                json!({"B": "Yh=="}),
+                "Invalid last non-pad Base64 character dectected",
+            ),
+            (
+                json!({"BS": ["Yg==", "Y"]}),
+                "Base64 encoded length is expected a multiple of 4 bytes but found: 1",
+            ),
+            (
+                json!({"BOOL": 1}),
+                "NUMBER_VALUE cannot be converted to Boolean",
+            ),
+            (
+                json!({"BOOL": "maybe"}),
+                "Unexpected token received from parser",
+            ),
+            (
+                json!({"BOOL": []}),
+                "Unrecognized collection type class java.lang.Boolean",
+            ),
+            (
+                json!({"NULL": {}}),
+                "Start of structure or map found where not expected",
+            ),
+            (json!({"L": "x"}), "Unexpected field type"),
+            (json!({"SS": 1}), "Unexpected field type"),
+            (
+                json!({"NS": {}}),
+                "Start of structure or map found where not expected",
+            ),
+            (json!({"M": 1}), "Unexpected field type"),
+            (
+                json!({"M": []}),
+                "Unrecognized collection type java.util.Map<java.lang.String, com.amazonaws.dynamodb.v20120810.AttributeValue>",
+            ),
+            (json!({"L": [1]}), "Unexpected value type in payload"),
+            (
+                json!({"M": {"a": []}}),
+                "Unrecognized collection type class com.amazonaws.dynamodb.v20120810.AttributeValue",
+            ),
+        ];
+        for (input, expected) in table {
+            check_error(input, expected);
+        }
+    }
+
+    /// `n_wraps` maps (or lists) around a string: its leaf sits at level `n_wraps + 1`.
+    fn nested(n_wraps: usize, list: bool) -> Value {
+        let mut v = json!({"S": "leaf"});
+        for _ in 0..n_wraps {
+            v = if list {
+                json!({"L": [v]})
+            } else {
+                json!({"M": {"n": v}})
+            };
+        }
+        v
+    }
+
+    #[test]
+    fn nesting_is_limited_to_32_levels() {
+        for list in [false, true] {
+            assert!(AttributeValue::from_json(&nested(31, list)).is_ok());
+            check_error(nested(32, list), TOO_DEEP);
+            check_error(nested(100, list), TOO_DEEP);
+        }
+        // The limit counts the attribute itself as level 1, in an item too.
+        assert!(item_from_json(&json!({"a": nested(31, false)})).is_ok());
+        let error = item_from_json(&json!({"a": nested(16, true), "b": nested(32, false)}));
+        assert_eq!(error.map_err(|e| e.message), Err(TOO_DEEP.to_owned()));
+        // An empty container counts as a level.
+        let mut deepest_empty = json!({"M": {}});
+        for _ in 0..31 {
+            deepest_empty = json!({"L": [deepest_empty]});
+        }
+        assert!(AttributeValue::from_json(&deepest_empty).is_ok());
+        check_error(json!({"M": {"x": deepest_empty}}), TOO_DEEP);
+    }
+
+    #[test]
+    fn reads_and_writes_items() {
+        let input = json!({"id": {"S": "a"}, "n": {"N": "1.0"}, "tags": {"SS": ["x"]}});
+        let expected = item(&[
+            ("id", s("a")),
+            ("n", AttributeValue::N(n("1"))),
+            ("tags", AttributeValue::Ss(vec!["x".to_owned()])),
+        ]);
+        assert_eq!(item_from_json(&input), Ok(expected.clone()));
+        let output = json!({"id": {"S": "a"}, "n": {"N": "1"}, "tags": {"SS": ["x"]}});
+        assert_eq!(item_to_json(&expected), output);
+        assert_eq!(item_from_json(&json!({})), Ok(Item::new()));
+        let errors = [
+            (
+                json!([]),
+                "Unrecognized collection type java.util.Map<java.lang.String, com.amazonaws.dynamodb.v20120810.AttributeValue>",
+            ),
+            (json!("x"), "Unexpected field type"),
+            (json!({"a": {"S": "x"}, "b": {}}), EMPTY),
+            (json!({"a": null}), EMPTY),
+        ];
+        for (input, message) in errors {
+            assert_eq!(
+                item_from_json(&input).map_err(|e| e.message),
+                Err(message.to_owned()),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn sizes_follow_dynamodb() {
+        let table = [
+            (s("abc"), 3),
+            (s("é"), 2),
+            (s(""), 0),
+            (AttributeValue::B(vec![1, 2, 3, 4]), 4),
+            (AttributeValue::N(n("12345")), 4),
+            (AttributeValue::N(n("-1.5")), 4),
+            (AttributeValue::Null, 1),
+            (AttributeValue::Bool(false), 1),
+            (
+                AttributeValue::Ss(vec!["ab".to_owned(), "cde".to_owned()]),
+                5,
+            ),
+            (AttributeValue::Ns(vec![n("1"), n("1.5")]), 5),
+            (AttributeValue::Bs(vec![vec![1], vec![2, 3]]), 3),
+            (AttributeValue::L(Vec::new()), 3),
+            (AttributeValue::M(Item::new()), 3),
+            // 3 + (1 + 1) + (1 + 2)
+            (
+                AttributeValue::L(vec![s("a"), AttributeValue::N(n("1"))]),
+                8,
+            ),
+            // 3 + (1 + "ab" + 1) + (1 + "é" + 1)
+            (
+                AttributeValue::M(item(&[("ab", AttributeValue::Bool(true)), ("é", s("x"))])),
+                11,
+            ),
+            // 3 + (1 + (3 + (1 + 1)))
+            (
+                AttributeValue::L(vec![AttributeValue::L(vec![AttributeValue::Null])]),
+                9,
+            ),
+        ];
+        for (value, expected) in table {
+            assert_eq!(value.size(), expected, "{value:?}");
+        }
+        let attributes = item(&[("id", s("a")), ("ñ", AttributeValue::Bool(true))]);
+        assert_eq!(item_size(&attributes), 2 + 1 + 2 + 1);
+        assert_eq!(item_size(&Item::new()), 0);
+    }
+
+    #[test]
+    fn sizes_meet_the_item_limit_where_dynamodb_does() {
+        // dynalite's PutItem tests against DynamoDB: a string that fills the item to exactly
+        // 400 KB is accepted, one byte more is refused.
+        let key = "0123456789";
+        let fill = |n_bytes: usize| item(&[("a", s(key)), ("b", s(&"a".repeat(n_bytes)))]);
+        assert_eq!(
+            item_size(&fill(ITEM_BYTES_MAX - key.len() - 2)),
+            ITEM_BYTES_MAX
+        );
+        assert_eq!(
+            item_size(&fill(ITEM_BYTES_MAX - key.len() - 1)),
+            ITEM_BYTES_MAX + 1
+        );
+        // With a 38-digit number of 20 bytes: refused one byte over.
+        let number = AttributeValue::N(n(&format!("{}{}", "1".repeat(38), "0".repeat(88))));
+        // The names "a", "b" and "c" take a byte each.
+        let n_fill = ITEM_BYTES_MAX + 1 - (1 + key.len()) - 1 - (1 + 20);
+        let big = item(&[("a", s(key)), ("b", s(&"a".repeat(n_fill))), ("c", number)]);
+        assert_eq!(item_size(&big), ITEM_BYTES_MAX + 1);
+    }
+
+    #[test]
+    fn equality_is_by_value() {
+        let equal = [
+            (s("a"), s("a")),
+            (AttributeValue::N(n("1.0")), AttributeValue::N(n("1"))),
+            (
+                AttributeValue::Ss(vec!["a".into(), "b".into()]),
+                AttributeValue::Ss(vec!["b".into(), "a".into()]),
+            ),
+            (
+                AttributeValue::Ns(vec![n("1"), n("2.50")]),
+                AttributeValue::Ns(vec![n("2.5"), n("1")]),
+            ),
+            (
+                AttributeValue::Bs(vec![vec![1], vec![2]]),
+                AttributeValue::Bs(vec![vec![2], vec![1]]),
+            ),
+            (
+                AttributeValue::M(item(&[(
+                    "x",
+                    AttributeValue::Ss(vec!["a".into(), "b".into()]),
+                )])),
+                AttributeValue::M(item(&[(
+                    "x",
+                    AttributeValue::Ss(vec!["b".into(), "a".into()]),
+                )])),
+            ),
+            (
+                AttributeValue::L(vec![AttributeValue::Ns(vec![n("1"), n("2")])]),
+                AttributeValue::L(vec![AttributeValue::Ns(vec![n("2"), n("1")])]),
+            ),
+            (AttributeValue::Null, AttributeValue::Null),
+            (every_type(), every_type()),
+        ];
+        for (a, b) in equal {
+            assert!(values_equal(&a, &b), "{a:?} == {b:?}");
+            assert!(values_equal(&b, &a), "{b:?} == {a:?}");
+        }
+        let different = [
+            (s("a"), s("b")),
+            (s("1"), AttributeValue::N(n("1"))),
+            (s("a"), AttributeValue::Ss(vec!["a".into()])),
+            (
+                AttributeValue::B(vec![1]),
+                AttributeValue::Bs(vec![vec![1]]),
+            ),
+            (
+                AttributeValue::Ss(vec!["a".into()]),
+                AttributeValue::Ss(vec!["a".into(), "b".into()]),
+            ),
+            (
+                AttributeValue::Ns(vec![n("1"), n("2")]),
+                AttributeValue::Ns(vec![n("1"), n("3")]),
+            ),
+            (
+                AttributeValue::L(vec![s("a"), s("b")]),
+                AttributeValue::L(vec![s("b"), s("a")]),
+            ),
+            (
+                AttributeValue::L(vec![s("a")]),
+                AttributeValue::L(vec![s("a"), s("a")]),
+            ),
+            (
+                AttributeValue::M(item(&[("x", s("a"))])),
+                AttributeValue::M(item(&[("y", s("a"))])),
+            ),
+            (
+                AttributeValue::M(item(&[("x", s("a"))])),
+                AttributeValue::M(Item::new()),
+            ),
+            (AttributeValue::Bool(true), AttributeValue::Bool(false)),
+            (AttributeValue::Null, AttributeValue::Bool(false)),
+            (
+                AttributeValue::L(Vec::new()),
+                AttributeValue::M(Item::new()),
+            ),
+        ];
+        for (a, b) in different {
+            assert!(!values_equal(&a, &b), "{a:?} != {b:?}");
+            assert!(!values_equal(&b, &a), "{b:?} != {a:?}");
+        }
+    }
+
+    #[test]
+    fn type_names() {
+        let AttributeValue::M(attributes) = every_type() else {
+            unreachable!()
+        };
+        let names: Vec<(&str, &str)> = attributes
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.type_name()))
+            .collect();
+        let expected = [
+            ("b", "B"),
+            ("bool", "BOOL"),
+            ("bs", "BS"),
+            ("empty", "S"),
+            ("empty_b", "B"),
+            ("l", "L"),
+            ("m", "M"),
+            ("n", "N"),
+            ("ns", "NS"),
+            ("null", "NULL"),
+            ("s", "S"),
+            ("ss", "SS"),
+        ];
+        assert_eq!(names, expected);
+    }
+}
