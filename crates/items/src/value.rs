@@ -211,8 +211,13 @@ pub fn values_equal(a: &AttributeValue, b: &AttributeValue) -> bool {
 
 /// Set equality for duplicate-free members.
 fn sets_equal<T: Eq + std::hash::Hash>(a: &[T], b: &[T]) -> bool {
+    // Below this many members a scan is cheaper than building a hash set.
+    const SCAN_MEMBERS_MAX: usize = 16;
     if a.len() != b.len() {
         return false;
+    }
+    if a.len() <= SCAN_MEMBERS_MAX {
+        return a.iter().all(|member| b.contains(member));
     }
     let b_members: HashSet<&T> = b.iter().collect();
     a.iter().all(|member| b_members.contains(member))
@@ -1006,6 +1011,18 @@ mod tests {
             (AttributeValue::Null, AttributeValue::Null),
             (every_type(), every_type()),
         ];
+        let many: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        let many_reversed: Vec<String> = many.iter().rev().cloned().collect();
+        let mut many_but_one = many.clone();
+        many_but_one[50] = "x".to_owned();
+        assert!(values_equal(
+            &AttributeValue::Ss(many.clone()),
+            &AttributeValue::Ss(many_reversed)
+        ));
+        assert!(!values_equal(
+            &AttributeValue::Ss(many),
+            &AttributeValue::Ss(many_but_one)
+        ));
         for (a, b) in equal {
             assert!(values_equal(&a, &b), "{a:?} == {b:?}");
             assert!(values_equal(&b, &a), "{b:?} == {a:?}");
