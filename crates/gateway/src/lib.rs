@@ -15,6 +15,7 @@ pub mod payload;
 pub mod responses;
 pub mod routes;
 pub mod server;
+pub mod sigv4;
 mod snapshot;
 
 pub use routes::{RouteMatch, RouteTable};
