@@ -231,7 +231,7 @@ fn print_table(results: &[Measured]) {
     }
 }
 
-fn micros(us: f64) -> String {
+pub(crate) fn micros(us: f64) -> String {
     if us >= 1000.0 {
         format!("{:.2} ms", us / 1000.0)
     } else {
@@ -445,7 +445,7 @@ fn duration_us(text: &str) -> Option<f64> {
 }
 
 /// User + system CPU time of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let rest = stat
@@ -458,7 +458,7 @@ fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     Ok(utime + stime)
 }
 
-fn clock_ticks_per_s() -> f64 {
+pub(crate) fn clock_ticks_per_s() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -467,11 +467,11 @@ fn clock_ticks_per_s() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn wait_for_port(address: &str, child: &mut Child) -> anyhow::Result<()> {
+pub(crate) fn wait_for_port(address: &str, child: &mut Child) -> anyhow::Result<()> {
     let address: SocketAddr = address.parse()?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect_timeout(&address, Duration::from_millis(100)).is_err() {
@@ -513,7 +513,7 @@ fn http_get(address: &str, path: &str) -> anyhow::Result<(u16, String)> {
     Ok((status, body))
 }
 
-fn run(command: &mut Command) -> anyhow::Result<()> {
+pub(crate) fn run(command: &mut Command) -> anyhow::Result<()> {
     let status = command
         .status()
         .with_context(|| format!("running {command:?}"))?;
@@ -524,7 +524,7 @@ fn run(command: &mut Command) -> anyhow::Result<()> {
 }
 
 /// A server process, killed when dropped.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -533,7 +533,7 @@ impl Drop for Server {
     }
 }
 
-trait SpawnQuiet {
+pub(crate) trait SpawnQuiet {
     fn spawn_quiet(&mut self) -> anyhow::Result<Child>;
 }
 

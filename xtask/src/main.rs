@@ -9,6 +9,7 @@
 )]
 
 mod bench;
+mod bench_tables;
 mod guests;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,9 @@ commands:
   bench http [--quick]      rondo against `wasmtime serve` and plain hyper on the same wasi:http
                             hello component, plus a handler-world hello and the edit -> serving
                             latency of dev mode; peers are built under <temp>/rondo-bench
+  bench tables [--quick]    rondo's tables against dynalite (installed with npm under
+                            <temp>/rondo-bench): PutItem, GetItem and Query at 1, 16 and 64
+                            connections, with a Rust load generator
   help                      print this text
 ";
 
@@ -51,6 +55,8 @@ fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         }
         ["bench", "http"] => bench::http(root, false),
         ["bench", "http", "--quick"] => bench::http(root, true),
+        ["bench", "tables"] => bench_tables::tables(root, false),
+        ["bench", "tables", "--quick"] => bench_tables::tables(root, true),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             Ok(())
