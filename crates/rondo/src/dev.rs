@@ -52,6 +52,7 @@ async fn serve(
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: Some(cache_dir),
         instances_max: runtime::limits::INSTANCES_MAX,
+        tables: None,
     })?;
     let (control, loaded) = Control::start(runtime, &manifest_path)?;
     let control = Arc::new(control);

@@ -25,6 +25,7 @@ fn main() {
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: None,
         instances_max: 100,
+        tables: None,
     })
     .expect("runtime");
     let tokio = tokio::runtime::Builder::new_current_thread()

@@ -1,5 +1,6 @@
 //! The wasmtime engines of a node (optimizing and baseline), their linker and the epoch ticker.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -12,15 +13,29 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::host::{HandlerFunction, HostState};
 use crate::limits;
+use crate::tables::TableService;
 
 /// How the runtime is set up; chosen by the caller, no defaults hidden here.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RuntimeConfig {
     /// Where compiled code is cached, keyed by the content hash of the component and the engine
     /// settings. `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
     /// Instance slots of the pooling allocator (at most [`limits::INSTANCES_MAX`]).
     pub instances_max: u32,
+    /// The app's tables, reached by handler-world functions through the `tables` import.
+    /// `None`: every call answers `ServiceUnavailable`.
+    pub tables: Option<Arc<dyn TableService>>,
+}
+
+impl fmt::Debug for RuntimeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeConfig")
+            .field("cache_dir", &self.cache_dir)
+            .field("instances_max", &self.instances_max)
+            .field("tables", &self.tables.as_ref().map(|_| "TableService"))
+            .finish()
+    }
 }
 
 /// How much effort compiling a function gets.
@@ -45,6 +60,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) baseline: Compiler,
     pub(crate) ticker: Ticker,
     pub(crate) instances_max: u32,
+    pub(crate) tables: Option<Arc<dyn TableService>>,
 }
 
 /// One engine and the linker of its host functions.
@@ -80,6 +96,7 @@ impl Runtime {
                 baseline,
                 ticker,
                 instances_max,
+                tables: config.tables.clone(),
             }),
         })
     }

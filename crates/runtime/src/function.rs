@@ -238,6 +238,8 @@ impl Function {
             limiter: MemoryLimiter::new(inner.memory_mb as usize * 1024 * 1024),
             logs: logs.clone(),
             environment: Arc::clone(&inner.environment),
+            tables: inner.runtime.tables.clone(),
+            deadline,
         };
         let mut store = Store::new(&inner.runtime.compiler(inner.tier).engine, state);
         store.limiter(|state| &mut state.limiter);

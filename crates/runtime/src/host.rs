@@ -1,6 +1,7 @@
 //! The state each instance's store carries, and the host side of the handler world's imports.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -11,10 +12,13 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 use crate::limits::TABLE_ELEMENTS_MAX;
 use crate::logs::{LogBuffer, LogSource};
 use crate::outbound::OutboundPolicy;
+use crate::tables::{self, TableService};
 
 wasmtime::component::bindgen!({
     path: "../../wit",
     world: "handler-function",
+    // The table service awaits its durable commit; a deadline passing meanwhile traps.
+    imports: { "rondo:function/tables.call": async | trappable },
     exports: { default: async },
 });
 
@@ -29,6 +33,9 @@ pub(crate) struct HostState {
     pub(crate) limiter: MemoryLimiter,
     pub(crate) logs: LogBuffer,
     pub(crate) environment: Arc<[(String, String)]>,
+    pub(crate) tables: Option<Arc<dyn TableService>>,
+    /// When the invocation times out; host calls that wait stop waiting then.
+    pub(crate) deadline: Instant,
 }
 
 impl WasiView for HostState {
@@ -76,6 +83,22 @@ impl rondo::function::config::Host for HostState {
 
     fn get_all(&mut self) -> Vec<(String, String)> {
         self.environment.to_vec()
+    }
+}
+
+impl rondo::function::tables::Host for HostState {
+    async fn call(
+        &mut self,
+        operation: String,
+        request: String,
+    ) -> wasmtime::Result<Result<String, rondo::function::tables::ServiceError>> {
+        let answer = tables::call(self.tables.as_ref(), self.deadline, &operation, request).await?;
+        Ok(
+            answer.map_err(|error| rondo::function::tables::ServiceError {
+                code: error.code,
+                message: error.message,
+            }),
+        )
     }
 }
 

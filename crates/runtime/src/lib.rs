@@ -7,7 +7,8 @@
 //! a trap, a timeout or a memory blow-up ends that invocation only.
 //!
 //! The runtime knows nothing about routes, triggers or tables: it is handed an event (or an HTTP
-//! request) and gives back an [`Invocation`].
+//! request) and gives back an [`Invocation`]. Capabilities beyond WASI, such as the app's tables,
+//! are handed to it as traits ([`TableService`]).
 
 mod engine;
 mod function;
@@ -17,6 +18,7 @@ pub mod limits;
 mod logs;
 mod outbound;
 mod report;
+mod tables;
 
 pub use engine::{Runtime, RuntimeConfig, Tier};
 pub use function::{
@@ -25,3 +27,4 @@ pub use function::{
 pub use logs::{LogLine, LogSource};
 pub use outbound::{OutboundPolicy, OutboundRuleError};
 pub use report::{Invocation, InvokeError, Report};
+pub use tables::{ServiceError, TableService};

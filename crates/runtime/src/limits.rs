@@ -35,6 +35,15 @@ pub const TIMEOUT_GRACE_MS: u64 = 50;
 /// Largest function response (Lambda's synchronous response limit).
 pub const RESPONSE_BYTES_MAX: usize = 6 * 1024 * 1024;
 
+/// Largest request a guest may pass to the `tables` import: DynamoDB's own request maximum
+/// (BatchWriteItem and BatchGetItem take at most 16 MB).
+pub const TABLES_REQUEST_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// Largest response the `tables` import hands back to a guest. DynamoDB's largest answers carry
+/// 16 MB of item data (BatchGetItem); their JSON text is bigger (type tags, quoting, base64 for
+/// binary values grows by a third), so the cap leaves half as much again.
+pub const TABLES_RESPONSE_BYTES_MAX: usize = 24 * 1024 * 1024;
+
 /// Size of the wasm stack and of the host fiber stack that runs it.
 pub const WASM_STACK_BYTES_MAX: usize = 512 * 1024;
 pub const ASYNC_STACK_BYTES: usize = 2 * 1024 * 1024;
@@ -54,3 +63,11 @@ const _: () = assert!(
     "a batch never holds every slot"
 );
 const _: () = assert!(INVOCATION_LOG_BYTES_MAX < RESPONSE_BYTES_MAX);
+const _: () = assert!(
+    TABLES_REQUEST_BYTES_MAX <= TABLES_RESPONSE_BYTES_MAX,
+    "a response holds the 16 MB of item data a BatchGetItem may answer"
+);
+const _: () = assert!(
+    (TABLES_RESPONSE_BYTES_MAX as u64) < WASM_MEMORY_MB_MAX as u64 * 1024 * 1024,
+    "a tables response fits in a guest's memory"
+);

@@ -44,6 +44,11 @@
 //! # fn main() {}
 //! ```
 //!
+//! # Tables
+//!
+//! [`tables`] reaches the app's DynamoDB-compatible tables in-process: a typed [`tables::Table`]
+//! client for items, keys, updates and queries, and [`tables::call`] for any other operation.
+//!
 //! # Building
 //!
 //! A function crate is a `cdylib` built for `wasm32-wasip2`:
@@ -65,13 +70,15 @@
 //! # Testing on the host
 //!
 //! Handlers are plain functions, so unit tests can call them natively with [`Context::for_tests`].
-//! Off wasm, [`log`] writes to stderr and [`config`] reads environment variables.
+//! Off wasm, [`log`] writes to stderr, [`config`] reads environment variables, and [`tables`]
+//! answers every call with `ServiceUnavailable`.
 
 #![deny(unsafe_code)]
 
 pub mod config;
 pub mod http;
 pub mod log;
+pub mod tables;
 
 mod base64;
 mod context;
