@@ -2,6 +2,7 @@
 //! encoding, and the expression language (parse and evaluate). Pure: no IO, no async.
 
 pub mod codec;
+pub mod expr;
 pub mod limits;
 pub mod number;
 pub mod value;
