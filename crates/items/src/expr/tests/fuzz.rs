@@ -373,6 +373,13 @@ fn pathological_inputs_never_panic() {
     let items = items();
     let inputs = [
         "(".repeat(5000),
+        "(".repeat(4000),
+        "[".repeat(4000),
+        "size(".repeat(800),
+        format!("SET a = {}", "list_append(".repeat(300)),
+        vec!["a=:n"; 450].join(" AND "),
+        vec!["a=:n"; 450].join(" OR "),
+        format!("SET {}", vec!["a = a + :n"; 300].join(", ")),
         ")".repeat(5000),
         "NOT ".repeat(1000),
         format!("{}a = :n{}", "(".repeat(99), ")".repeat(99)),
