@@ -53,6 +53,12 @@ const GUESTS: &[Guest] = &[
         output: "test-programs/wasm/test_http.wasm",
         input_dirs: &["test-programs/http"],
     },
+    Guest {
+        package: "test-tables",
+        artifact: "test_tables.wasm",
+        output: "test-programs/wasm/test_tables.wasm",
+        input_dirs: &["wit", "sdk/rust", "test-programs/tables"],
+    },
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -1,15 +1,30 @@
 //! The two listeners' request handlers: the gateway (the app's routes) and the AWS endpoint
-//! (the AWS APIs rondo answers; today Lambda's Invoke).
+//! (the AWS APIs rondo answers: DynamoDB's JSON protocol and Lambda's Invoke).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use gateway::{Observer, SharedSnapshot};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use std::time::SystemTime;
+
+use gateway::sigv4::{self, AuthPolicy, Service};
+use tables::{ApiError, ErrorCode, Tables};
 
 type Response = http::Response<Full<Bytes>>;
+
+/// The `X-Amz-Target` prefix of DynamoDB's operations.
+const DYNAMODB_TARGET_PREFIX: &str = "DynamoDB_20120810.";
+const AMZ_JSON: &str = "application/x-amz-json-1.0";
+
+/// The services behind the AWS endpoint, besides the app's functions, and who may call them.
+#[derive(Clone)]
+pub struct AwsServices {
+    pub tables: Tables,
+    pub auth: AuthPolicy,
+}
 
 /// The gateway: every request goes to the app's routes.
 pub async fn gateway_endpoint(
@@ -25,18 +40,127 @@ pub async fn gateway_endpoint(
 pub async fn aws_endpoint(
     snapshot: SharedSnapshot,
     observer: Arc<dyn Observer>,
+    services: Arc<AwsServices>,
     request: http::Request<Incoming>,
 ) -> Response {
     if gateway::lambda_api::is_lambda_request(&request) {
+        if matches!(services.auth, AuthPolicy::AcceptAny) {
+            return gateway::lambda_api::handle(&snapshot, &observer, request).await;
+        }
+        let (parts, body) = request.into_parts();
+        let limit = gateway::limits::INVOKE_PAYLOAD_BYTES_MAX;
+        let Ok(body) = Limited::new(body, limit)
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+        else {
+            return lambda_error(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestTooLargeException",
+                &format!(
+                    "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+                ),
+            );
+        };
+        if let Err(refused) = sigv4::verify(
+            &services.auth,
+            Service::Lambda,
+            &parts,
+            &body,
+            SystemTime::now(),
+        ) {
+            return lambda_error(refused.status, refused.code, &refused.message);
+        }
+        let request = http::Request::from_parts(parts, Full::new(body));
         return gateway::lambda_api::handle(&snapshot, &observer, request).await;
     }
-    let body = serde_json::json!({
-        "__type": "com.amazon.coral.service#UnknownOperationException",
-        "message": "this rondo version answers the Lambda Invoke API only",
-    });
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match target.as_deref().and_then(|t| t.strip_prefix(DYNAMODB_TARGET_PREFIX)) {
+        Some(operation) => {
+            let operation = operation.to_owned();
+            dynamodb(&services, &operation, request).await
+        }
+        None => json_error(&ApiError::new(
+            ErrorCode::UnknownOperation,
+            match target {
+                Some(target) => format!("Unknown operation: {target}"),
+                None => "No X-Amz-Target header and no Lambda API path: rondo cannot tell which operation this is".to_owned(),
+            },
+        )),
+    }
+}
+
+/// One DynamoDB request: read the body (bounded), run the operation, answer in awsJson1_0.
+async fn dynamodb(
+    services: &AwsServices,
+    operation: &str,
+    request: http::Request<Incoming>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, tables::limits::REQUEST_BYTES_MAX)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return json_error(&ApiError::validation(format!(
+                "Request size exceeded {} bytes",
+                tables::limits::REQUEST_BYTES_MAX
+            )));
+        }
+        Err(error) => {
+            return json_error(&ApiError::serialization(format!(
+                "The request body could not be read: {error}"
+            )));
+        }
+    };
+    if let Err(refused) = sigv4::verify(
+        &services.auth,
+        Service::DynamoDb,
+        &parts,
+        &body,
+        SystemTime::now(),
+    ) {
+        let body = serde_json::json!({
+            "__type": format!("com.amazon.coral.service#{}", refused.code),
+            "message": refused.message,
+        });
+        return json_response(refused.status, body.to_string());
+    }
+    match services.tables.handle(operation, &body).await {
+        Ok(answer) => json_response(http::StatusCode::OK, answer.to_string()),
+        Err(error) => json_error(&error),
+    }
+}
+
+fn json_error(error: &ApiError) -> Response {
+    let status = http::StatusCode::from_u16(error.code.status())
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, error.body().to_string())
+}
+
+fn json_response(status: http::StatusCode, body: String) -> Response {
     http::Response::builder()
-        .status(http::StatusCode::BAD_REQUEST)
-        .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.0")
+        .status(status)
+        .header(http::header::CONTENT_TYPE, AMZ_JSON)
+        .header("x-amzn-requestid", uuid::Uuid::new_v4().to_string())
+        .body(Full::new(Bytes::from(body)))
+        .expect("a response of static parts is valid")
+}
+
+/// A Lambda API error read before the Lambda API itself sees the request: the status,
+/// `X-Amzn-ErrorType` and a JSON message.
+fn lambda_error(status: http::StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "Type": "User", "message": message });
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header("x-amzn-errortype", code)
+        .header("x-amzn-requestid", uuid::Uuid::new_v4().to_string())
         .body(Full::new(Bytes::from(body.to_string())))
-        .expect("a static response is valid")
+        .expect("a response of static parts is valid")
 }

@@ -9,9 +9,11 @@
 //! Invariant: only this crate replaces the snapshot the request path reads.
 
 mod endpoints;
+mod functions_tables;
 mod loader;
 mod watch;
 
-pub use endpoints::{aws_endpoint, gateway_endpoint};
+pub use endpoints::{AwsServices, aws_endpoint, gateway_endpoint};
+pub use functions_tables::FunctionTables;
 pub use loader::{Control, LoadAppError, Loaded};
 pub use watch::{AppWatcher, ReloadEvent};

@@ -10,6 +10,7 @@ use gateway::{AppSnapshot, RouteTable, SharedSnapshot};
 use manifest::{AppSpec, FunctionCode, FunctionSpec};
 use runtime::{Function, FunctionConfig, LoadError, Runtime, Tier};
 use sha2::{Digest, Sha256};
+use tables::Tables;
 
 /// Why an app (or a new version of it) could not be loaded. One line each.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,8 @@ pub enum LoadAppError {
         "function \"{function}\": process functions (runtime = ...) are not supported by this rondo version"
     )]
     ProcessFunction { function: String },
+    #[error("{0}")]
+    Table(#[from] tables::ManifestError),
 }
 
 /// The result of a successful load.
@@ -49,6 +52,8 @@ pub struct Loaded {
     pub n_functions_compiled: usize,
     /// Functions now running baseline code, waiting for [`Control::upgrade`].
     pub n_functions_baseline: usize,
+    /// What loading changed in the manifest's tables ("table carts: created").
+    pub table_changes: Vec<String>,
     pub duration: Duration,
 }
 
@@ -56,6 +61,8 @@ pub struct Loaded {
 /// functions of the current version (reused by the next load when unchanged).
 pub struct Control {
     runtime: Runtime,
+    /// The node's table service: the manifest's tables are made so on every load.
+    tables: Option<Tables>,
     manifest_path: PathBuf,
     snapshot: SharedSnapshot,
     current: Mutex<Current>,
@@ -79,15 +86,24 @@ struct Entry {
 
 impl Control {
     /// Loads the app for the first time, with optimized code. Fails if the app cannot be loaded.
+    /// Blocking: call it off the async threads (it compiles, and waits for table changes).
     pub fn start(
         runtime: Runtime,
+        tables: Option<Tables>,
         manifest_path: &Path,
     ) -> Result<(Control, Loaded), LoadAppError> {
         let mut current = Current::default();
-        let loaded = load(&runtime, manifest_path, &mut current, Tier::Optimized)?;
+        let loaded = load(
+            &runtime,
+            tables.as_ref(),
+            manifest_path,
+            &mut current,
+            Tier::Optimized,
+        )?;
         let snapshot = build_snapshot(&loaded.spec, &current);
         let control = Control {
             runtime,
+            tables,
             manifest_path: manifest_path.to_owned(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             current: Mutex::new(current),
@@ -100,7 +116,13 @@ impl Control {
     /// Blocking and CPU-heavy (it may compile): call it off the request threads.
     pub fn reload(&self, tier: Tier) -> Result<Loaded, LoadAppError> {
         let mut current = self.lock();
-        let loaded = load(&self.runtime, &self.manifest_path, &mut current, tier)?;
+        let loaded = load(
+            &self.runtime,
+            self.tables.as_ref(),
+            &self.manifest_path,
+            &mut current,
+            tier,
+        )?;
         self.snapshot
             .store(Arc::new(build_snapshot(&loaded.spec, &current)));
         Ok(loaded)
@@ -154,6 +176,7 @@ impl Control {
             spec,
             n_functions_compiled,
             n_functions_baseline: 0,
+            table_changes: Vec::new(),
             duration,
         }))
     }
@@ -189,6 +212,7 @@ impl Control {
 
 fn load(
     runtime: &Runtime,
+    tables: Option<&Tables>,
     manifest_path: &Path,
     current: &mut Current,
     tier: Tier,
@@ -216,6 +240,14 @@ fn load(
         .values()
         .filter(|entry| entry.pending.is_some())
         .count();
+    // Tables last: a module that does not load leaves the tables as they were.
+    let table_changes = match tables {
+        Some(tables) => {
+            let specs: Vec<manifest::TableSpec> = spec.tables.values().cloned().collect();
+            tokio::runtime::Handle::current().block_on(tables.apply_manifest(&specs))?
+        }
+        None => Vec::new(),
+    };
     current.functions = functions;
     current.keys_by_name = keys_by_name;
     current.spec = Some(spec.clone());
@@ -223,6 +255,7 @@ fn load(
         spec,
         n_functions_compiled,
         n_functions_baseline,
+        table_changes,
         duration: start.elapsed(),
     })
 }

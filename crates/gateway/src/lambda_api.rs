@@ -7,7 +7,6 @@ use std::sync::Arc;
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use runtime::{FunctionKind, InvokeError, InvokeMeta};
 
 use crate::limits::{INVOKE_PAYLOAD_BYTES_MAX, LOG_TAIL_BYTES};
@@ -19,16 +18,20 @@ const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
 const INVOKE_SUFFIX: &str = "/invocations";
 
 /// Whether this request is addressed to the Lambda API (so the AWS endpoint can dispatch on it).
-pub fn is_lambda_request(request: &http::Request<Incoming>) -> bool {
+pub fn is_lambda_request<B>(request: &http::Request<B>) -> bool {
     request.uri().path().starts_with(INVOKE_PREFIX)
 }
 
 /// Handles one Lambda API request.
-pub async fn handle(
+pub async fn handle<B>(
     snapshot: &SharedSnapshot,
     observer: &Arc<dyn Observer>,
-    request: http::Request<Incoming>,
-) -> Response {
+    request: http::Request<B>,
+) -> Response
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let path = request.uri().path();
     let function_ref = path
         .strip_prefix(INVOKE_PREFIX)
@@ -52,12 +55,16 @@ pub async fn handle(
     crate::http_api::full(response)
 }
 
-async fn invoke(
+async fn invoke<B>(
     snapshot: &SharedSnapshot,
     observer: &Arc<dyn Observer>,
     function_ref: &str,
-    request: http::Request<Incoming>,
-) -> http::Response<Bytes> {
+    request: http::Request<B>,
+) -> http::Response<Bytes>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let app = snapshot.load_full();
     let (name, qualifier) = parse_function_ref(function_ref);
     let qualifier = qualifier.or_else(|| query_param(request.uri(), "Qualifier"));

@@ -30,9 +30,16 @@ pub struct DevArgs {
     /// Where the gateway (the app's HTTP routes) listens.
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
-    /// Where the AWS-compatible endpoint (Lambda Invoke API) listens.
+    /// Where the AWS-compatible endpoint (DynamoDB, Lambda Invoke API) listens.
     #[arg(long, default_value = "127.0.0.1:4566")]
     pub aws_listen: SocketAddr,
+    /// Accept only requests to the AWS endpoint signed (SigV4) with this access key,
+    /// written KEYID:SECRET. Repeatable. Without it, any request is accepted.
+    #[arg(long = "aws-credentials", value_name = "KEYID:SECRET", value_parser = parse_credentials)]
+    pub aws_credentials: Vec<(String, String)>,
+    /// How often expired items (TTL) are deleted, in milliseconds.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub ttl_sweep_ms: u64,
     /// Where rondo keeps the app's data (default: DIR/.rondo).
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -57,4 +64,16 @@ pub struct InvokeArgs {
     /// Also print the end of the invocation's log (Lambda's `LogType: Tail`) to stderr.
     #[arg(long)]
     pub log: bool,
+}
+
+fn parse_credentials(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
+            Ok((id.to_owned(), secret.to_owned()))
+        }
+        _ => Err(
+            "expected KEYID:SECRET (an access key id and its secret, separated by a colon)"
+                .to_owned(),
+        ),
+    }
 }

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use control::{AppWatcher, Control, ReloadEvent};
+use control::{AppWatcher, AwsServices, Control, ReloadEvent};
 use gateway::Observer;
-use manifest::AppSpec;
 use runtime::{Runtime, RuntimeConfig};
+use tables::{Tables, TablesConfig};
 use tokio::net::TcpListener;
 
 use crate::cli::DevArgs;
@@ -27,13 +27,14 @@ pub fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let cache_dir = data_dir.join("cache");
     std::fs::create_dir_all(&cache_dir)
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+    let store_dir = data_dir.join("store");
 
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("rondo-worker")
         .build()
         .context("cannot start the async runtime")?;
-    tokio.block_on(serve(args, manifest_path, cache_dir))
+    tokio.block_on(serve(args, manifest_path, cache_dir, store_dir))
 }
 
 fn manifest_path(dir_or_file: &Path) -> PathBuf {
@@ -48,13 +49,31 @@ async fn serve(
     args: DevArgs,
     manifest_path: PathBuf,
     cache_dir: PathBuf,
+    store_dir: PathBuf,
 ) -> anyhow::Result<ExitCode> {
+    let store = store::Store::open(&store_dir, store::StoreOptions::default())
+        .with_context(|| format!("cannot open the data store in {}", store_dir.display()))?;
+    let tables = Tables::open(
+        store,
+        TablesConfig {
+            region: runtime::REGION.to_owned(),
+            account_id: runtime::ACCOUNT_ID.to_owned(),
+            ttl_sweep_interval: std::time::Duration::from_millis(args.ttl_sweep_ms),
+        },
+    )
+    .map_err(|error| anyhow::anyhow!("cannot read the tables' catalog: {error}"))?;
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: Some(cache_dir),
         instances_max: runtime::limits::INSTANCES_MAX,
-        tables: None,
+        tables: Some(Arc::new(control::FunctionTables(tables.clone()))),
     })?;
-    let (control, loaded) = Control::start(runtime, &manifest_path)?;
+    let (control, loaded) = {
+        let tables = tables.clone();
+        let manifest_path = manifest_path.clone();
+        tokio::task::spawn_blocking(move || Control::start(runtime, Some(tables), &manifest_path))
+            .await
+            .context("loading the app panicked")??
+    };
     let control = Arc::new(control);
     // Watch before announcing the app, so no change made after the banner is missed.
     let watcher = if args.no_watch {
@@ -69,7 +88,7 @@ async fn serve(
     let aws_listener = bind(args.aws_listen, "--aws-listen").await?;
     let gateway_addr = gateway_listener.local_addr()?;
     let aws_addr = aws_listener.local_addr()?;
-    print_banner(&loaded.spec, gateway_addr, aws_addr, loaded.duration);
+    print_banner(&loaded, gateway_addr, aws_addr);
 
     let printer = Arc::new(LogPrinter::start(
         args.quiet,
@@ -94,10 +113,19 @@ async fn serve(
     ));
     let snapshot = Arc::clone(control.snapshot());
     let aws_observer = Arc::clone(&observer);
+    let services = Arc::new(AwsServices {
+        tables: tables.clone(),
+        auth: auth_policy(&args.aws_credentials),
+    });
     let aws = tokio::spawn(gateway::server::serve(
         aws_listener,
         move |request, _peer| {
-            control::aws_endpoint(Arc::clone(&snapshot), Arc::clone(&aws_observer), request)
+            control::aws_endpoint(
+                Arc::clone(&snapshot),
+                Arc::clone(&aws_observer),
+                Arc::clone(&services),
+                request,
+            )
         },
         wait_for(shutdown.clone()),
     ));
@@ -106,7 +134,13 @@ async fn serve(
         tokio::spawn(watcher.run(move |event| report_reload(&printer, event)))
     });
 
+    let background = {
+        let tables = tables.clone();
+        tokio::spawn(async move { tables.run_background().await })
+    };
+
     wait_for_ctrl_c().await;
+    background.abort();
     printer::info_line(
         "rondo: shutting down, finishing in-flight requests (Ctrl-C again to stop now)",
     );
@@ -145,18 +179,22 @@ async fn wait_for_ctrl_c() {
 }
 
 fn print_banner(
-    spec: &AppSpec,
+    loaded: &control::Loaded,
     gateway: std::net::SocketAddr,
     aws: std::net::SocketAddr,
-    took: std::time::Duration,
 ) {
+    let spec = &loaded.spec;
     let mut text = format!(
-        "rondo dev: app \"{}\" loaded in {:.1} ms ({} functions, {} routes)\n  gateway       http://{gateway}\n  aws endpoint  http://{aws}\n",
+        "rondo dev: app \"{}\" loaded in {:.1} ms ({} functions, {} routes, {} tables)\n  gateway       http://{gateway}\n  aws endpoint  http://{aws}\n",
         spec.name,
-        took.as_secs_f64() * 1000.0,
+        loaded.duration.as_secs_f64() * 1000.0,
         spec.functions.len(),
         spec.routes.len(),
+        spec.tables.len(),
     );
+    for change in &loaded.table_changes {
+        text.push_str(&format!("  {change}\n"));
+    }
     for route in &spec.routes {
         text.push_str(&format!(
             "  route  {} -> {}\n",
@@ -182,6 +220,9 @@ fn report_reload(printer: &LogPrinter, event: ReloadEvent) {
                 loaded.n_functions_compiled,
                 loaded.spec.functions.len(),
             ));
+            for change in &loaded.table_changes {
+                printer::info_line(&format!("  {change}"));
+            }
         }
         ReloadEvent::Optimized(loaded) => {
             printer::info_line(&format!(
@@ -200,5 +241,13 @@ fn report_reload(printer: &LogPrinter, event: ReloadEvent) {
                 "error: watching the app's files failed: {error}; reloading stopped"
             ));
         }
+    }
+}
+
+fn auth_policy(credentials: &[(String, String)]) -> gateway::sigv4::AuthPolicy {
+    if credentials.is_empty() {
+        gateway::sigv4::AuthPolicy::AcceptAny
+    } else {
+        gateway::sigv4::AuthPolicy::Verify(Arc::new(credentials.iter().cloned().collect()))
     }
 }

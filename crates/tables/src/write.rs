@@ -1,0 +1,187 @@
+//! The one way an item changes: inside a store transaction, together with its index entries,
+//! its TTL queue entry and its table's counters, so they can never disagree.
+
+use items::codec::{decode_item, encode_item};
+use items::{AttributeValue, Item};
+use store::{ReadTxn, WriteTxn};
+
+use crate::error::ApiResult;
+use crate::keys;
+use crate::limits::TTL_PAST_SECS_MAX;
+use crate::schema::TableDef;
+
+/// Reads an item by its primary key suffix inside a write transaction.
+pub fn load(txn: &WriteTxn<'_>, def: &TableDef, primary: &[u8]) -> ApiResult<Option<Item>> {
+    let key = item_key(def.id, primary);
+    match txn.get(&key)? {
+        Some(bytes) => Ok(Some(decode_item(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// Reads an item by its primary key suffix from a snapshot.
+pub fn load_read(read: &ReadTxn, def: &TableDef, primary: &[u8]) -> ApiResult<Option<Item>> {
+    let key = item_key(def.id, primary);
+    match read.get(&key)? {
+        Some(bytes) => Ok(Some(decode_item(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+pub fn item_key(table_id: u64, primary: &[u8]) -> Vec<u8> {
+    let mut key = keys::space_prefix(table_id, keys::TABLE_SPACE);
+    key.extend_from_slice(primary);
+    key
+}
+
+/// Replaces `old` by `new` (either may be absent) for the item whose primary key suffix is
+/// `primary`. The caller has read `old` in this same transaction.
+pub fn apply(
+    txn: &mut WriteTxn<'_>,
+    def: &TableDef,
+    primary: &[u8],
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> ApiResult<()> {
+    let key = item_key(def.id, primary);
+    match new {
+        Some(item) => txn.put(&key, &encode_item(item))?,
+        None => txn.delete(&key)?,
+    }
+    adjust_counter(txn, def.id, keys::TABLE_SPACE, old, new)?;
+
+    for index in &def.indexes {
+        // A CREATING index is maintained too: the backfill only fills in what was there before.
+        let old_entry = old.and_then(|item| index.keys.index_values(item).map(|k| (k, item)));
+        let new_entry = new.and_then(|item| index.keys.index_values(item).map(|k| (k, item)));
+        if let Some(((pk, sk), _)) = &old_entry {
+            txn.delete(&keys::index_key(def.id, index.space, pk, *sk, primary))?;
+        }
+        if let Some(((pk, sk), item)) = &new_entry {
+            let projected = index.project(&def.keys, item);
+            txn.put(
+                &keys::index_key(def.id, index.space, pk, *sk, primary),
+                &encode_item(&projected),
+            )?;
+        }
+        let old_projected = old_entry.map(|(_, item)| index.project(&def.keys, item));
+        let new_projected = new_entry.map(|(_, item)| index.project(&def.keys, item));
+        adjust_counter(
+            txn,
+            def.id,
+            index.space,
+            old_projected.as_ref(),
+            new_projected.as_ref(),
+        )?;
+    }
+
+    if let Some(attribute) = &def.ttl_attribute {
+        if let Some(expiry) = old.and_then(|item| expiry_of(item, attribute)) {
+            txn.delete(&keys::ttl_key(def.id, expiry, primary))?;
+        }
+        if let Some(expiry) = new.and_then(|item| expiry_of(item, attribute)) {
+            txn.put(&keys::ttl_key(def.id, expiry, primary), &[])?;
+        }
+    }
+    Ok(())
+}
+
+/// The expiry time of an item under DynamoDB's TTL rules: a Number holding epoch seconds; any
+/// other type is ignored, and so are values more than five years in the past.
+pub fn expiry_of(item: &Item, attribute: &str) -> Option<u64> {
+    let AttributeValue::N(number) = item.get(attribute)? else {
+        return None;
+    };
+    let seconds = number.to_f64();
+    if !seconds.is_finite() || seconds < 0.0 {
+        return None;
+    }
+    let now = now_secs() as f64;
+    if seconds < now - TTL_PAST_SECS_MAX as f64 {
+        return None;
+    }
+    // Far-future values keep their order; fractions expire at the whole second after.
+    Some(seconds.ceil().min(u64::MAX as f64) as u64)
+}
+
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Item count and size of a table or an index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counter {
+    pub items: u64,
+    pub bytes: u64,
+}
+
+impl Counter {
+    pub fn decode(bytes: &[u8]) -> Counter {
+        let word = |range: std::ops::Range<usize>| {
+            bytes
+                .get(range)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_be_bytes)
+        };
+        Counter {
+            items: word(0..8),
+            bytes: word(8..16),
+        }
+    }
+
+    fn encode(self) -> [u8; 16] {
+        let mut out = [0; 16];
+        out[..8].copy_from_slice(&self.items.to_be_bytes());
+        out[8..].copy_from_slice(&self.bytes.to_be_bytes());
+        out
+    }
+}
+
+fn adjust_counter(
+    txn: &mut WriteTxn<'_>,
+    table_id: u64,
+    space: u8,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> ApiResult<()> {
+    if old.is_none() && new.is_none() {
+        return Ok(());
+    }
+    let key = keys::counter_key(table_id, space);
+    let mut counter = txn
+        .get(&key)?
+        .map(|b| Counter::decode(&b))
+        .unwrap_or_default();
+    if let Some(old) = old {
+        counter.items = counter.items.saturating_sub(1);
+        counter.bytes = counter
+            .bytes
+            .saturating_sub(items::value::item_size(old) as u64);
+    }
+    if let Some(new) = new {
+        counter.items += 1;
+        counter.bytes += items::value::item_size(new) as u64;
+    }
+    txn.put(&key, &counter.encode())?;
+    Ok(())
+}
+
+/// Counts one more entry in a space (an index being filled).
+pub fn add_to_counter(
+    txn: &mut WriteTxn<'_>,
+    table_id: u64,
+    space: u8,
+    entry: &Item,
+) -> ApiResult<()> {
+    adjust_counter(txn, table_id, space, None, Some(entry))
+}
+
+/// The counter of a table (space 0) or an index.
+pub fn read_counter(read: &ReadTxn, table_id: u64, space: u8) -> ApiResult<Counter> {
+    Ok(read
+        .get(&keys::counter_key(table_id, space))?
+        .map(|b| Counter::decode(&b))
+        .unwrap_or_default())
+}
