@@ -274,3 +274,466 @@ pub fn tester_app() -> App {
         &[("handler.wasm", test_wasm("test_handler.wasm"))],
     )
 }
+
+/// DynamoDB: the tables suite drives the AWS endpoint with the real SDK, and with raw signed
+/// requests where the SDK cannot say something (bad JSON, an unknown operation).
+pub mod dynamo {
+    use std::collections::HashMap;
+    use std::fmt::Debug;
+    use std::time::{Duration, Instant};
+
+    use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType,
+        TableDescription, TableStatus,
+    };
+    use bytes::Bytes;
+    use http_body_util::Full;
+
+    use super::{App, Dev, Reply};
+
+    /// An item, a key, or a map of expression attribute values.
+    pub type Item = HashMap<String, AttributeValue>;
+
+    /// Expression attribute values as `(placeholder, value)` pairs, in a test's table of cases.
+    pub type Values = Vec<(&'static str, AttributeValue)>;
+
+    /// A DynamoDB client for `dev`'s AWS endpoint. Any key is accepted unless `rondo dev` was given
+    /// `--aws-credentials`.
+    pub fn dynamodb(dev: &Dev) -> aws_sdk_dynamodb::Client {
+        dynamodb_signed_as(dev, "test", "test")
+    }
+
+    /// A DynamoDB client for `dev`'s AWS endpoint that signs with the given key.
+    /// Retries are off, so an error shows as itself.
+    pub fn dynamodb_signed_as(dev: &Dev, key_id: &str, secret: &str) -> aws_sdk_dynamodb::Client {
+        use aws_sdk_dynamodb::config::retry::RetryConfig;
+        use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+        use aws_sdk_dynamodb::config::{Credentials, Region};
+        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&dev.aws)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .http_client(http_client)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    /// An app that declares only the given `[table.*]` text (which may be empty): no functions.
+    pub fn tables_app(tables: &str) -> App {
+        App::new(&format!("[app]\nname = \"tables\"\n\n{tables}"), &[])
+    }
+
+    /// A running app serving tables, with a client for it.
+    /// Fields drop in order: the client, then the server, then the app's folder.
+    pub struct Tables {
+        pub client: aws_sdk_dynamodb::Client,
+        pub dev: Dev,
+        pub app: App,
+    }
+
+    impl Tables {
+        /// Starts `rondo dev` on an app declaring only `tables` (see [`tables_app`]).
+        pub fn start(tables: &str) -> Tables {
+            Tables::start_with(tables, &[])
+        }
+
+        /// Starts `rondo dev` with extra arguments on an app declaring only `tables`.
+        pub fn start_with(tables: &str, extra: &[&str]) -> Tables {
+            let app = tables_app(tables);
+            let dev = Dev::start_with(&app, extra);
+            let client = dynamodb(&dev);
+            Tables { client, dev, app }
+        }
+    }
+
+    /// A raw DynamoDB request (`X-Amz-Target: DynamoDB_20120810.{operation}`), signed as the SDK signs.
+    pub fn dynamodb_request(
+        endpoint: &str,
+        operation: &str,
+        body: &[u8],
+    ) -> http::Request<Full<Bytes>> {
+        let target = format!("DynamoDB_20120810.{operation}");
+        let mut request = unsigned_dynamodb_request(endpoint, Some(&target), body);
+        sign(&mut request, "test", "test", body);
+        request
+    }
+
+    /// A raw DynamoDB request with the given `X-Amz-Target` (or none), without a signature.
+    pub fn unsigned_dynamodb_request(
+        endpoint: &str,
+        target: Option<&str>,
+        body: &[u8],
+    ) -> http::Request<Full<Bytes>> {
+        let mut request = http::Request::post(format!("{endpoint}/"))
+            .header("content-type", "application/x-amz-json-1.0");
+        if let Some(target) = target {
+            request = request.header("x-amz-target", target);
+        }
+        request
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .expect("request")
+    }
+
+    /// Signs `request` (whose body is `body`) with SigV4 for DynamoDB in us-east-1.
+    pub fn sign(request: &mut http::Request<Full<Bytes>>, key_id: &str, secret: &str, body: &[u8]) {
+        sign_at(request, key_id, secret, body, std::time::SystemTime::now());
+    }
+
+    /// Signs `request` as [`sign`] does, as if at `time`.
+    pub fn sign_at(
+        request: &mut http::Request<Full<Bytes>>,
+        key_id: &str,
+        secret: &str,
+        body: &[u8],
+        time: std::time::SystemTime,
+    ) {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
+
+        let identity =
+            aws_sdk_dynamodb::config::Credentials::new(key_id, secret, None, None, "test").into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("dynamodb")
+            .time(time)
+            .settings(SigningSettings::default())
+            .build()
+            .expect("signing params")
+            .into();
+        let uri = request.uri().to_string();
+        let headers: Vec<(String, String)> = request
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = value.to_str().expect("ASCII header");
+                (name.as_str().to_owned(), value.to_owned())
+            })
+            .collect();
+        let signable = SignableRequest::new(
+            "POST",
+            uri,
+            headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+            SignableBody::Bytes(body),
+        )
+        .expect("signable request");
+        let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params)
+            .expect("sign")
+            .into_parts();
+        instructions.apply_to_request_http1x(request);
+    }
+
+    /// Checks the parts of a DynamoDB reply every client relies on, and returns its JSON body:
+    /// the content type, a request id, and `x-amz-crc32` correct if present (botocore checks it).
+    pub fn dynamodb_reply_json(reply: &Reply) -> serde_json::Value {
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/x-amz-json-1.0"),
+            "content type of {}",
+            reply.text()
+        );
+        assert!(
+            reply
+                .header("x-amzn-requestid")
+                .is_some_and(|id| !id.is_empty()),
+            "x-amzn-RequestId missing: {:?}",
+            reply.headers
+        );
+        if let Some(crc) = reply.header("x-amz-crc32") {
+            assert_eq!(
+                crc,
+                crc32(&reply.body).to_string(),
+                "x-amz-crc32 does not match the body {}",
+                reply.text()
+            );
+        }
+        reply.json()
+    }
+
+    /// Checks a raw DynamoDB error reply: status 400 and `{"__type": "<namespace>#<code>", "message": ...}`.
+    /// `error_type` is the whole `__type`, e.g. `com.amazon.coral.validate#ValidationException`.
+    /// Returns the message.
+    pub fn assert_dynamodb_error(reply: &Reply, error_type: &str) -> String {
+        let body = dynamodb_reply_json(reply);
+        assert_eq!(reply.status, 400, "status of {body}");
+        assert_eq!(body["__type"], error_type, "error type of {body}");
+        // Clients accept `message` or `Message`.
+        let message = body
+            .get("message")
+            .or_else(|| body.get("Message"))
+            .and_then(|message| message.as_str());
+        message
+            .unwrap_or_else(|| panic!("error without a message: {body}"))
+            .to_owned()
+    }
+
+    /// CRC-32 (IEEE), as DynamoDB's `x-amz-crc32` header carries it.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for byte in bytes {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                let mask = (crc & 1).wrapping_neg();
+                crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+            }
+        }
+        !crc
+    }
+
+    /// A bounded polling loop: `tick` waits a moment, and fails the test once the deadline passes.
+    pub struct Poll {
+        what: String,
+        deadline: Instant,
+    }
+
+    impl Poll {
+        /// Polls for `what` for at most `limit`.
+        pub fn new(what: impl Into<String>, limit: Duration) -> Poll {
+            Poll {
+                what: what.into(),
+                deadline: Instant::now() + limit,
+            }
+        }
+
+        /// Waits before the next attempt; panics with `last` (the last state seen) past the deadline.
+        pub async fn tick(&self, last: impl Debug) {
+            assert!(
+                Instant::now() < self.deadline,
+                "timed out waiting for {}; last seen: {last:#?}",
+                self.what
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A string.
+    pub fn s(value: &str) -> AttributeValue {
+        AttributeValue::S(value.to_owned())
+    }
+
+    /// A number, as its decimal text.
+    pub fn n(value: &str) -> AttributeValue {
+        AttributeValue::N(value.to_owned())
+    }
+
+    /// A binary value.
+    pub fn b(value: &[u8]) -> AttributeValue {
+        AttributeValue::B(Blob::new(value))
+    }
+
+    /// A string set.
+    pub fn ss(values: &[&str]) -> AttributeValue {
+        AttributeValue::Ss(values.iter().map(|value| (*value).to_owned()).collect())
+    }
+
+    /// A number set.
+    pub fn ns(values: &[&str]) -> AttributeValue {
+        AttributeValue::Ns(values.iter().map(|value| (*value).to_owned()).collect())
+    }
+
+    /// A binary set.
+    pub fn bs(values: &[&[u8]]) -> AttributeValue {
+        AttributeValue::Bs(values.iter().map(|value| Blob::new(*value)).collect())
+    }
+
+    /// A list.
+    pub fn l(values: Vec<AttributeValue>) -> AttributeValue {
+        AttributeValue::L(values)
+    }
+
+    /// A map.
+    pub fn m(attributes: &[(&str, AttributeValue)]) -> AttributeValue {
+        AttributeValue::M(item(attributes))
+    }
+
+    /// An item (or key, or expression attribute values) from name/value pairs.
+    pub fn item(attributes: &[(&str, AttributeValue)]) -> Item {
+        attributes
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect()
+    }
+
+    /// A string attribute of `item`; panics naming it when it is missing or not a string.
+    pub fn get_s<'a>(item: &'a Item, name: &str) -> &'a str {
+        match item.get(name) {
+            Some(AttributeValue::S(value)) => value,
+            other => panic!("attribute {name} is not a string but {other:?} in {item:?}"),
+        }
+    }
+
+    /// A number attribute of `item`, as its text; panics naming it when it is missing or not a number.
+    pub fn get_n<'a>(item: &'a Item, name: &str) -> &'a str {
+        match item.get(name) {
+            Some(AttributeValue::N(value)) => value,
+            other => panic!("attribute {name} is not a number but {other:?} in {item:?}"),
+        }
+    }
+
+    /// `value` with every set sorted, at any depth: set order is not significant in DynamoDB.
+    pub fn canonical(value: &AttributeValue) -> AttributeValue {
+        match value {
+            AttributeValue::Ss(values) => {
+                let mut values = values.clone();
+                values.sort();
+                AttributeValue::Ss(values)
+            }
+            AttributeValue::Ns(values) => {
+                let mut values = values.clone();
+                values.sort();
+                AttributeValue::Ns(values)
+            }
+            AttributeValue::Bs(values) => {
+                let mut values = values.clone();
+                values.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+                AttributeValue::Bs(values)
+            }
+            AttributeValue::L(values) => AttributeValue::L(values.iter().map(canonical).collect()),
+            AttributeValue::M(attributes) => AttributeValue::M(canonical_item(attributes)),
+            other => other.clone(),
+        }
+    }
+
+    /// `item` with every set sorted, for comparing items.
+    pub fn canonical_item(item: &Item) -> Item {
+        item.iter()
+            .map(|(name, value)| (name.clone(), canonical(value)))
+            .collect()
+    }
+
+    /// Asserts that two optional items are equal, sets compared without regard to order.
+    pub fn assert_item(actual: Option<&Item>, expected: Option<&Item>, what: &str) {
+        assert_eq!(
+            actual.map(canonical_item),
+            expected.map(canonical_item),
+            "{what}"
+        );
+    }
+
+    /// Expects `result` to have failed with the service error `code` and HTTP status 400;
+    /// returns the error's message.
+    #[track_caller]
+    pub fn expect_error<T: Debug, E: ProvideErrorMetadata + Debug>(
+        result: Result<T, SdkError<E>>,
+        code: &str,
+    ) -> String {
+        let error = match result {
+            Ok(output) => panic!("expected {code}, got success: {output:?}"),
+            Err(error) => error,
+        };
+        assert_eq!(error.code(), Some(code), "error code of {error:?}");
+        let status = error
+            .raw_response()
+            .map(|response| response.status().as_u16());
+        assert_eq!(status, Some(400), "status of {error:?}");
+        error.message().unwrap_or_default().to_owned()
+    }
+
+    /// Expects `result` to have failed with `ValidationException` whose message contains `needle`.
+    #[track_caller]
+    pub fn expect_validation<T: Debug, E: ProvideErrorMetadata + Debug>(
+        result: Result<T, SdkError<E>>,
+        needle: &str,
+    ) {
+        let message = expect_error(result, "ValidationException");
+        assert!(
+            message.contains(needle),
+            "expected {needle:?} in the message {message:?}"
+        );
+    }
+
+    /// Creates an on-demand table with the given key (`(name, type)`, partition key first,
+    /// then an optional sort key) and waits until it is ACTIVE.
+    pub async fn create_table(
+        client: &aws_sdk_dynamodb::Client,
+        name: &str,
+        keys: &[(&str, &str)],
+    ) {
+        assert!(
+            matches!(keys.len(), 1 | 2),
+            "a key has one or two attributes"
+        );
+        let mut request = client
+            .create_table()
+            .table_name(name)
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest);
+        for (key_idx, (attribute, attribute_type)) in keys.iter().enumerate() {
+            let key_type = if key_idx == 0 {
+                KeyType::Hash
+            } else {
+                KeyType::Range
+            };
+            request = request
+                .attribute_definitions(attribute_definition(attribute, attribute_type))
+                .key_schema(key_schema_element(attribute, key_type));
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
+        wait_active(client, name).await;
+    }
+
+    /// An attribute definition: `attribute_type` is "S", "N" or "B".
+    pub fn attribute_definition(name: &str, attribute_type: &str) -> AttributeDefinition {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::from(attribute_type))
+            .build()
+            .expect("attribute definition")
+    }
+
+    /// One element of a key schema.
+    pub fn key_schema_element(name: &str, key_type: KeyType) -> KeySchemaElement {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .expect("key schema element")
+    }
+
+    /// Polls DescribeTable until the table and all its global secondary indexes are ACTIVE
+    /// (as the SDKs' `table_exists` waiter does, plus the indexes); returns the description.
+    pub async fn wait_active(client: &aws_sdk_dynamodb::Client, name: &str) -> TableDescription {
+        let poll = Poll::new(
+            format!("table {name} to be ACTIVE"),
+            Duration::from_secs(60),
+        );
+        loop {
+            let described = client.describe_table().table_name(name).send().await;
+            if let Ok(output) = &described
+                && let Some(table) = output.table()
+            {
+                let indexes_active = table.global_secondary_indexes().iter().all(|index| {
+                    index.index_status() == Some(&aws_sdk_dynamodb::types::IndexStatus::Active)
+                        && index.backfilling() != Some(true)
+                });
+                if table.table_status() == Some(&TableStatus::Active) && indexes_active {
+                    return table.clone();
+                }
+            }
+            poll.tick(described).await;
+        }
+    }
+
+    #[test]
+    fn crc32_matches_the_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+}
