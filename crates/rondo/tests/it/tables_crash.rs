@@ -27,7 +27,7 @@ projection = ["holder"]
 
 const N_WRITERS: usize = 8;
 /// Acknowledged writes to wait for before the kill, so the kill lands while writers are busy.
-const N_ACKNOWLEDGED_BEFORE_KILL: usize = 400;
+const N_ACKNOWLEDGED_BEFORE_KILL: usize = 2_000;
 /// A bound on each writer, so a server that never dies cannot keep a test running.
 const N_OPERATIONS_PER_WRITER_MAX: usize = 1_000_000;
 
