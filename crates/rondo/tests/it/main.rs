@@ -14,3 +14,4 @@ mod tables_crash;
 mod tables_errors;
 mod tables_items;
 mod tables_query;
+mod tables_wasm;
