@@ -40,15 +40,27 @@ impl RedbEngine {
                     },
                     error => open_error(EngineError::new(error)),
                 })?;
-        // A read snapshot needs the table to exist; create it once here.
-        let txn = database
-            .begin_write()
+        let engine = RedbEngine { database };
+        engine
+            .create_table()
             .map_err(|error| open_error(EngineError::new(error)))?;
-        txn.open_table(TABLE)
-            .map_err(|error| open_error(EngineError::new(error)))?;
-        txn.commit()
-            .map_err(|error| open_error(EngineError::new(error)))?;
-        Ok(RedbEngine { database })
+        Ok(engine)
+    }
+
+    /// Creates the table unless it exists: a read snapshot needs it, and checking first spares
+    /// every later open a commit.
+    fn create_table(&self) -> Result<(), redb::Error> {
+        let exists = match self.database.begin_read()?.open_table(TABLE) {
+            Ok(_) => true,
+            Err(redb::TableError::TableDoesNotExist(_)) => false,
+            Err(error) => return Err(error.into()),
+        };
+        if !exists {
+            let txn = self.database.begin_write()?;
+            txn.open_table(TABLE)?;
+            txn.commit()?;
+        }
+        Ok(())
     }
 }
 
