@@ -6,14 +6,21 @@
 //! 200, or a body without what the operation must return, counts as an error.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper_util::rt::TokioIo;
+
+use super::workload::VERSION_PLACEHOLDER;
+
+/// The last version written into a PutItem body; process-wide, so that no two requests of a run
+/// (on any connection, in any measurement) put the same item twice.
+static LAST_VERSION: AtomicU64 = AtomicU64::new(0);
 
 /// A DynamoDB operation and what its answer must hold to count as a success.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,11 +272,12 @@ async fn drive(
         first_error: None,
     };
     for body in bodies.iter().cycle() {
+        let body = with_new_version(body);
         let sent = Instant::now();
         if sent >= end {
             break;
         }
-        let answer = send(&mut sender, &headers, body.clone()).await;
+        let answer = send(&mut sender, &headers, body).await;
         let done = Instant::now();
         let in_window = sent >= measure_start && done <= end;
         result.n_ok_total += u64::from(answer.is_ok());
@@ -348,6 +356,26 @@ async fn connect(address: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>
         bail!("{address} closed the connection at once");
     }
     Ok(sender)
+}
+
+/// `body` with its [`VERSION_PLACEHOLDER`], if it has one, replaced by a new version; other
+/// bodies are returned as they are.
+fn with_new_version(body: &Bytes) -> Bytes {
+    let Some(offset) = find(body, VERSION_PLACEHOLDER) else {
+        return body.clone();
+    };
+    let version = LAST_VERSION.fetch_add(1, Ordering::Relaxed) + 1;
+    let digits = format!("{version:010}");
+    debug_assert_eq!(digits.len(), VERSION_PLACEHOLDER.len());
+    let mut bytes = BytesMut::from(&body[..]);
+    bytes[offset..offset + digits.len()].copy_from_slice(digits.as_bytes());
+    bytes.freeze()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

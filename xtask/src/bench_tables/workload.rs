@@ -26,6 +26,14 @@ pub const BODIES_PER_OPERATION_N: usize = 16_384;
 /// The size of every item by DynamoDB's rule (attribute names plus values), in bytes.
 pub const ITEM_BYTES: usize = 200;
 
+/// Stands in each PutItem body for the item's version, which the load generator writes over with
+/// a number new to each request, so that every PutItem changes its item: a server may skip
+/// writing an item equal to the stored one, and the same bodies are sent many times.
+pub const VERSION_PLACEHOLDER: &[u8; 10] = b"##########";
+
+/// The version of the loaded items (as wide as [`VERSION_PLACEHOLDER`]).
+const LOADED_VERSION: &str = "0000000000";
+
 /// The seed of the key sequence, fixed so that every run sends the same requests.
 const SEED: u64 = 0x5eed_7ab1_e5be_9c11;
 
@@ -40,15 +48,22 @@ fn query_key(partition_idx: u32) -> String {
 
 /// An item of exactly [`ITEM_BYTES`] by DynamoDB's size rule, in wire form.
 ///
-/// Attributes: `pk` (S), `sk` (S) and `payload` (S), which pads the item to size.
-fn item_json(partition_key: &str, sort_key: &str, key_idx: u32) -> String {
-    let fixed_bytes =
-        "pk".len() + partition_key.len() + "sk".len() + sort_key.len() + "payload".len();
+/// Attributes: `pk` (S), `sk` (S), `ver` (S, ten characters) and `payload` (S), which pads the
+/// item to size.
+fn item_json(partition_key: &str, sort_key: &str, version: &str, key_idx: u32) -> String {
+    assert_eq!(version.len(), VERSION_PLACEHOLDER.len());
+    let fixed_bytes = "pk".len()
+        + partition_key.len()
+        + "sk".len()
+        + sort_key.len()
+        + "ver".len()
+        + version.len()
+        + "payload".len();
     let payload_len = ITEM_BYTES - fixed_bytes;
     let fill = char::from(b'a' + (key_idx % 26) as u8);
     let payload: String = std::iter::repeat_n(fill, payload_len).collect();
     format!(
-        r#"{{"pk":{{"S":"{partition_key}"}},"sk":{{"S":"{sort_key}"}},"payload":{{"S":"{payload}"}}}}"#
+        r#"{{"pk":{{"S":"{partition_key}"}},"sk":{{"S":"{sort_key}"}},"ver":{{"S":"{version}"}},"payload":{{"S":"{payload}"}}}}"#
     )
 }
 
@@ -67,12 +82,14 @@ pub fn describe_table() -> Bytes {
 /// BatchWriteItem bodies that load the first `get_keys_n` PutItem keys (read back by GetItem)
 /// and every Query partition.
 pub fn load_batches(get_keys_n: u32) -> Vec<Bytes> {
-    let get_items = (0..get_keys_n).map(|key_idx| item_json(&put_key(key_idx), "0", key_idx));
+    let get_items =
+        (0..get_keys_n).map(|key_idx| item_json(&put_key(key_idx), "0", LOADED_VERSION, key_idx));
     let query_items = (0..QUERY_PARTITIONS_N).flat_map(|partition_idx| {
         (0..QUERY_SORT_KEYS_N).map(move |sort_idx| {
             item_json(
                 &query_key(partition_idx),
                 &format!("s#{sort_idx:02}"),
+                LOADED_VERSION,
                 partition_idx * QUERY_SORT_KEYS_N + sort_idx,
             )
         })
@@ -97,7 +114,8 @@ pub fn load_batches(get_keys_n: u32) -> Vec<Bytes> {
 pub fn put_items() -> Vec<Bytes> {
     keys(PUT_PARTITIONS_N)
         .map(|key_idx| {
-            let item = item_json(&put_key(key_idx), "0", key_idx);
+            let version = std::str::from_utf8(VERSION_PLACEHOLDER).expect("ASCII");
+            let item = item_json(&put_key(key_idx), "0", version, key_idx);
             Bytes::from(format!(r#"{{"TableName":"{TABLE_NAME}","Item":{item}}}"#))
         })
         .collect()

@@ -92,3 +92,15 @@ fn answers_must_hold_what_the_operation_returns() {
     assert!(Operation::BatchWriteItem.accepts(br#"{"UnprocessedItems":{}}"#));
     assert!(!Operation::BatchWriteItem.accepts(br#"{"UnprocessedItems":{"bench":[]}}"#));
 }
+
+#[test]
+fn every_put_gets_a_new_version() {
+    let body = super::super::workload::put_items()[0].clone();
+    let first = with_new_version(&body);
+    let second = with_new_version(&body);
+    assert_ne!(first, second);
+    assert_eq!(first.len(), body.len());
+    assert!(find(&first, VERSION_PLACEHOLDER).is_none());
+    let get = Bytes::from_static(br#"{"Key":{}}"#);
+    assert_eq!(with_new_version(&get), get);
+}

@@ -22,6 +22,11 @@ fn item_size_bytes(item: &Value) -> usize {
 fn items_have_the_stated_size() {
     for body in put_items().iter().take(100) {
         assert_eq!(item_size_bytes(&json(body)["Item"]), ITEM_BYTES);
+        let version = json(body)["Item"]["ver"]["S"].clone();
+        assert_eq!(
+            version.as_str().map(str::as_bytes),
+            Some(&VERSION_PLACEHOLDER[..])
+        );
     }
     for batch in load_batches(50) {
         for request in json(&batch)["RequestItems"][TABLE_NAME]
