@@ -10,6 +10,7 @@
 
 mod bench;
 mod bench_tables;
+mod fuzz;
 mod guests;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,9 @@ commands:
   bench tables [--quick]    rondo's tables against dynalite (installed with npm under
                             <temp>/rondo-bench): PutItem, GetItem and Query at 1, 16 and 64
                             connections, with a Rust load generator
+  fuzz [--seconds N]        the expression parser's libFuzzer target (crates/items/fuzz) for N
+                            seconds (default 60); installs cargo-fuzz under <temp>/rondo-tools
+                            when it is missing
   help                      print this text
 ";
 
@@ -57,6 +61,7 @@ fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         ["bench", "http", "--quick"] => bench::http(root, true),
         ["bench", "tables"] => bench_tables::tables(root, false),
         ["bench", "tables", "--quick"] => bench_tables::tables(root, true),
+        ["fuzz", rest @ ..] => fuzz::fuzz(root, rest),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             Ok(())
