@@ -161,6 +161,61 @@ fn a_group_closes_once_its_writes_reach_group_bytes_max() {
 }
 
 #[test]
+fn a_failing_function_in_a_group_discards_only_its_own_writes() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let store = Store::open(dir.path(), StoreOptions::default()).expect("the store opens");
+    let blocker = Blocker::start(&store);
+    let spawn = |key: &'static [u8], fail: bool| {
+        let store = store.clone();
+        thread::spawn(move || {
+            store.write_blocking(move |txn| {
+                // Each sees the writes of those before it in the group.
+                let text = |error: StoreError| error.to_string();
+                let before = txn
+                    .get(b"count")
+                    .map_err(text)?
+                    .map_or(0, |count| count.len());
+                txn.put(b"count", &vec![0; before + 1]).map_err(text)?;
+                txn.put(key, b"").map_err(text)?;
+                if fail {
+                    Err("refused".to_owned())
+                } else {
+                    Ok(before)
+                }
+            })
+        })
+    };
+    let first = spawn(b"first", false);
+    wait_for_queued(&store, 1);
+    let failing = spawn(b"failing", true);
+    wait_for_queued(&store, 2);
+    let last = spawn(b"last", false);
+    wait_for_queued(&store, 3);
+    blocker.release();
+
+    let result = |caller: JoinHandle<Result<Result<usize, String>, StoreError>>| {
+        caller
+            .join()
+            .expect("the caller ends")
+            .expect("the group commits")
+    };
+    assert_eq!(result(first), Ok(0));
+    assert_eq!(result(failing), Err("refused".to_owned()));
+    // The failed transaction's increment is gone: the last one saw only the first one's.
+    assert_eq!(result(last), Ok(1));
+    let snapshot = store.read().expect("a snapshot");
+    assert_eq!(snapshot.get(b"count").expect("a read"), Some(vec![0; 2]));
+    assert!(snapshot.get(b"first").expect("a read").is_some());
+    assert_eq!(snapshot.get(b"failing").expect("a read"), None);
+    assert!(snapshot.get(b"last").expect("a read").is_some());
+    assert_eq!(
+        *store.commits().borrow(),
+        1,
+        "the blocker and the three share one commit"
+    );
+}
+
+#[test]
 fn a_full_queue_makes_callers_wait_and_loses_nothing() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let options = StoreOptions {

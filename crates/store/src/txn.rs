@@ -156,7 +156,9 @@ impl<'group> WriteTxn<'group> {
         Ok(())
     }
 
-    /// Removes `key` and its value, if present.
+    /// Removes `key` and its value, if present. A key longer than
+    /// [`KEY_BYTES_MAX`](crate::limits::KEY_BYTES_MAX) cannot be stored, so deleting one does
+    /// nothing.
     pub fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
         if key.len() <= KEY_BYTES_MAX {
             let result = self.check_size(key, None);
