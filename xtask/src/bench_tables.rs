@@ -192,18 +192,24 @@ fn measure_server(
     for (operation, bodies) in plan {
         for connections_n in CONNECTIONS {
             let ticks_before = cpu_ticks(pid)?;
+            let client_ticks_before = cpu_ticks(std::process::id())?;
             let measured = load::measure(address, operation, bodies, connections_n, config.phases)?;
             let ticks = cpu_ticks(pid)? - ticks_before;
+            let client_ticks = cpu_ticks(std::process::id())? - client_ticks_before;
             // The CPU time covers the warm-up too; so does the count it is divided by.
             let cpu_us_per_op =
                 ticks as f64 / clock_ticks_per_s() * 1e6 / (measured.n_ok_total.max(1) as f64);
+            let client_cpu_us_per_op = client_ticks as f64 / clock_ticks_per_s() * 1e6
+                / (measured.n_ok_total.max(1) as f64);
             println!(
-                "  {:<8} c{connections_n:<3} {:>8.0} ops/s  p50 {:>9}  p99 {:>9}  errors {}",
+                "  {:<8} c{connections_n:<3} {:>8.0} ops/s  p50 {:>9}  p99 {:>9}  errors {}  (CPU per op: server {:.0} µs, load generator {:.0} µs)",
                 operation.name(),
                 measured.ops_per_s(),
                 micros(measured.quantile_us(0.5)),
                 micros(measured.quantile_us(0.99)),
                 measured.n_errors,
+                cpu_us_per_op,
+                client_cpu_us_per_op,
             );
             if let Some(error) = &measured.first_error {
                 println!("    first error: {error}");
