@@ -9,5 +9,5 @@ pub mod value;
 
 pub use codec::{CodecError, decode_item, encode_item};
 pub use number::Number;
-pub use value::{AttributeValue, Item, ValueError};
+pub use value::{AttributeValue, Item, ValueError, ValueErrorKind};
 pub use value::{item_from_json, item_size, item_to_json, values_equal};

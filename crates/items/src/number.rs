@@ -174,6 +174,7 @@ impl fmt::Display for Number {
 
 fn error(message: &str) -> ValueError {
     ValueError {
+        kind: crate::value::ValueErrorKind::Validation,
         message: message.to_owned(),
     }
 }

@@ -44,11 +44,22 @@ pub enum AttributeValue {
     Bool(bool),
 }
 
-/// A value that DynamoDB would refuse; `message` is DynamoDB's own wording (a ValidationException).
+/// A value that DynamoDB would refuse; `message` is DynamoDB's own wording.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ValueError {
     pub message: String,
+    pub kind: ValueErrorKind,
+}
+
+/// Which exception DynamoDB answers a refused value with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueErrorKind {
+    /// A well-formed value that breaks a rule (an empty set, 39 digits): `ValidationException`.
+    Validation,
+    /// JSON of the wrong type for the member (a number where a string belongs, bad base64):
+    /// the request does not match the protocol's shape, `SerializationException`.
+    Serialization,
 }
 
 const MESSAGE_EMPTY: &str =
@@ -160,11 +171,11 @@ pub fn item_from_json(v: &Value) -> Result<Item, ValueError> {
     let object = match v {
         Value::Object(object) => object,
         Value::Array(_) => {
-            return Err(error(format!(
+            return Err(wire(format!(
                 "Unrecognized collection type java.util.Map<java.lang.String, {JAVA_ATTRIBUTE_VALUE}>"
             )));
         }
-        _ => return Err(error(MESSAGE_FIELD_TYPE)),
+        _ => return Err(wire(MESSAGE_FIELD_TYPE)),
     };
     map_from_json(object, 1)
 }
@@ -226,6 +237,15 @@ fn sets_equal<T: Eq + std::hash::Hash>(a: &[T], b: &[T]) -> bool {
 fn error(message: impl Into<String>) -> ValueError {
     ValueError {
         message: message.into(),
+        kind: ValueErrorKind::Validation,
+    }
+}
+
+/// A member of the wrong JSON type: a `SerializationException`.
+fn wire(message: impl Into<String>) -> ValueError {
+    ValueError {
+        message: message.into(),
+        kind: ValueErrorKind::Serialization,
     }
 }
 
@@ -241,10 +261,10 @@ fn value_from_json(v: &Value, level: usize) -> Result<AttributeValue, ValueError
     match v {
         Value::Object(members) => members_from_json(members, level),
         Value::Null => Err(error(MESSAGE_EMPTY)),
-        Value::Array(_) => Err(error(format!(
+        Value::Array(_) => Err(wire(format!(
             "Unrecognized collection type class {JAVA_ATTRIBUTE_VALUE}"
         ))),
-        Value::Bool(_) | Value::Number(_) | Value::String(_) => Err(error(MESSAGE_VALUE_TYPE)),
+        Value::Bool(_) | Value::Number(_) | Value::String(_) => Err(wire(MESSAGE_VALUE_TYPE)),
     }
 }
 
@@ -404,12 +424,12 @@ fn scalar_name(v: &Value) -> &'static str {
 fn string_member(member: &Value) -> Result<&str, ValueError> {
     match member {
         Value::String(s) => Ok(s),
-        Value::Bool(_) | Value::Number(_) => Err(error(format!(
+        Value::Bool(_) | Value::Number(_) => Err(wire(format!(
             "{} cannot be converted to String",
             scalar_name(member)
         ))),
-        Value::Array(_) => Err(error("Unrecognized collection type class java.lang.String")),
-        Value::Object(_) | Value::Null => Err(error(MESSAGE_STRUCTURE)),
+        Value::Array(_) => Err(wire("Unrecognized collection type class java.lang.String")),
+        Value::Object(_) | Value::Null => Err(wire(MESSAGE_STRUCTURE)),
     }
 }
 
@@ -420,35 +440,33 @@ fn bool_member(member: &Value) -> Result<bool, ValueError> {
         Value::String(s) => match s.to_ascii_uppercase().as_str() {
             "TRUE" | "1" | "YES" => Ok(true),
             "FALSE" | "0" | "NO" => Ok(false),
-            _ => Err(error("Unexpected token received from parser")),
+            _ => Err(wire("Unexpected token received from parser")),
         },
-        Value::Number(_) => Err(error(format!(
+        Value::Number(_) => Err(wire(format!(
             "{} cannot be converted to Boolean",
             scalar_name(member)
         ))),
-        Value::Array(_) => Err(error(
-            "Unrecognized collection type class java.lang.Boolean",
-        )),
-        Value::Object(_) | Value::Null => Err(error(MESSAGE_STRUCTURE)),
+        Value::Array(_) => Err(wire("Unrecognized collection type class java.lang.Boolean")),
+        Value::Object(_) | Value::Null => Err(wire(MESSAGE_STRUCTURE)),
     }
 }
 
 fn binary_member(member: &Value) -> Result<Vec<u8>, ValueError> {
     match member {
         Value::String(text) => decode_base64(text),
-        Value::Bool(_) | Value::Number(_) => Err(error(
+        Value::Bool(_) | Value::Number(_) => Err(wire(
             "only base-64-encoded strings are convertible to bytes",
         )),
-        Value::Array(_) => Err(error(
+        Value::Array(_) => Err(wire(
             "Unrecognized collection type class java.nio.ByteBuffer",
         )),
-        Value::Object(_) | Value::Null => Err(error(MESSAGE_STRUCTURE)),
+        Value::Object(_) | Value::Null => Err(wire(MESSAGE_STRUCTURE)),
     }
 }
 
 fn decode_base64(text: &str) -> Result<Vec<u8>, ValueError> {
     if !text.len().is_multiple_of(4) {
-        return Err(error(format!(
+        return Err(wire(format!(
             "Base64 encoded length is expected a multiple of 4 bytes but found: {}",
             text.len()
         )));
@@ -456,24 +474,24 @@ fn decode_base64(text: &str) -> Result<Vec<u8>, ValueError> {
     // The misspelling is DynamoDB's.
     BASE64
         .decode(text)
-        .map_err(|_| error("Invalid last non-pad Base64 character dectected"))
+        .map_err(|_| wire("Invalid last non-pad Base64 character dectected"))
 }
 
 fn list_member(member: &Value) -> Result<&[Value], ValueError> {
     match member {
         Value::Array(elements) => Ok(elements),
-        Value::Object(_) => Err(error(MESSAGE_STRUCTURE)),
-        _ => Err(error(MESSAGE_FIELD_TYPE)),
+        Value::Object(_) => Err(wire(MESSAGE_STRUCTURE)),
+        _ => Err(wire(MESSAGE_FIELD_TYPE)),
     }
 }
 
 fn map_member(member: &Value) -> Result<&serde_json::Map<String, Value>, ValueError> {
     match member {
         Value::Object(object) => Ok(object),
-        Value::Array(_) => Err(error(format!(
+        Value::Array(_) => Err(wire(format!(
             "Unrecognized collection type java.util.Map<java.lang.String, {JAVA_ATTRIBUTE_VALUE}>"
         ))),
-        _ => Err(error(MESSAGE_FIELD_TYPE)),
+        _ => Err(wire(MESSAGE_FIELD_TYPE)),
     }
 }
 
@@ -513,6 +531,23 @@ mod tests {
     fn check(input: Value, expected: AttributeValue) {
         let value = AttributeValue::from_json(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
         assert_eq!(value, expected, "{input}");
+    }
+
+    #[test]
+    fn json_of_the_wrong_type_is_a_serialization_error() {
+        use crate::ValueErrorKind::{Serialization, Validation};
+        let kind = |input: Value| {
+            AttributeValue::from_json(&input)
+                .map(|_| ())
+                .map_err(|e| e.kind)
+        };
+        assert_eq!(kind(json!({"S": 5})), Err(Serialization));
+        assert_eq!(kind(json!({"B": "not base64!"})), Err(Serialization));
+        assert_eq!(kind(json!({"L": "x"})), Err(Serialization));
+        assert_eq!(kind(json!([1])), Err(Serialization));
+        assert_eq!(kind(json!({"SS": []})), Err(Validation));
+        assert_eq!(kind(json!({"N": "1e999"})), Err(Validation));
+        assert_eq!(kind(json!({})), Err(Validation));
     }
 
     fn check_error(input: Value, expected: &str) {

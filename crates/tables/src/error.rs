@@ -122,7 +122,10 @@ impl ApiError {
 
 impl From<items::ValueError> for ApiError {
     fn from(error: items::ValueError) -> ApiError {
-        ApiError::validation(error.message)
+        match error.kind {
+            items::ValueErrorKind::Validation => ApiError::validation(error.message),
+            items::ValueErrorKind::Serialization => ApiError::serialization(error.message),
+        }
     }
 }
 
