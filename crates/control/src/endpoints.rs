@@ -17,6 +17,8 @@ type Response = http::Response<Full<Bytes>>;
 
 /// The `X-Amz-Target` prefix of DynamoDB's operations.
 const DYNAMODB_TARGET_PREFIX: &str = "DynamoDB_20120810.";
+/// The `X-Amz-Target` prefix of DynamoDB Streams' operations (same endpoint, separate client).
+const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
 const AMZ_JSON: &str = "application/x-amz-json-1.0";
 
 /// The services behind the AWS endpoint, besides the app's functions, and who may call them.
@@ -79,11 +81,16 @@ pub async fn aws_endpoint(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    match target.as_deref().and_then(|t| t.strip_prefix(DYNAMODB_TARGET_PREFIX)) {
-        Some(operation) => {
-            let operation = operation.to_owned();
-            dynamodb(&services, &operation, request).await
-        }
+    let api = target.as_deref().and_then(|t| {
+        t.strip_prefix(DYNAMODB_TARGET_PREFIX)
+            .map(|op| (JsonApi::DynamoDb, op.to_owned()))
+            .or_else(|| {
+                t.strip_prefix(STREAMS_TARGET_PREFIX)
+                    .map(|op| (JsonApi::Streams, op.to_owned()))
+            })
+    });
+    match api {
+        Some((api, operation)) => dynamodb(&services, api, &operation, request).await,
         None => json_error(&ApiError::new(
             ErrorCode::UnknownOperation,
             match target {
@@ -94,9 +101,18 @@ pub async fn aws_endpoint(
     }
 }
 
-/// One DynamoDB request: read the body (bounded), run the operation, answer in awsJson1_0.
+/// The two JSON APIs of the tables: DynamoDB's and DynamoDB Streams'.
+#[derive(Clone, Copy)]
+enum JsonApi {
+    DynamoDb,
+    Streams,
+}
+
+/// One DynamoDB or DynamoDB Streams request: read the body (bounded), check the signature, run
+/// the operation, answer in awsJson1_0.
 async fn dynamodb(
     services: &AwsServices,
+    api: JsonApi,
     operation: &str,
     request: http::Request<Incoming>,
 ) -> Response {
@@ -131,7 +147,11 @@ async fn dynamodb(
         });
         return json_response(refused.status, body.to_string());
     }
-    match services.tables.handle(operation, &body).await {
+    let answer = match api {
+        JsonApi::DynamoDb => services.tables.handle(operation, &body).await,
+        JsonApi::Streams => services.tables.handle_streams(operation, &body).await,
+    };
+    match answer {
         Ok(answer) => json_response(http::StatusCode::OK, answer.to_string()),
         Err(error) => json_error(&error),
     }

@@ -18,6 +18,7 @@ use crate::error::ApiResult;
 use crate::keys;
 use crate::limits::{BACKGROUND_KEYS_PER_COMMIT, TTL_DELETES_PER_COMMIT};
 use crate::schema::{IndexStatus, TableDef};
+use crate::streams::{self, Cause};
 use crate::write;
 
 pub async fn run(inner: Arc<Inner>) {
@@ -54,7 +55,22 @@ async fn pending_work(inner: &Inner) -> ApiResult<()> {
             backfill(inner, def, Fill::Ttl).await?;
         }
     }
-    forget_tokens(inner).await
+    forget_tokens(inner).await?;
+    trim_streams(inner).await
+}
+
+/// Drops stream records past the retention period, a chunk per transaction.
+async fn trim_streams(inner: &Inner) -> ApiResult<()> {
+    let retention = inner.config.stream_retention.as_secs();
+    loop {
+        let more = inner
+            .store
+            .write(move |txn| streams::trim(txn, retention, BACKGROUND_KEYS_PER_COMMIT))
+            .await??;
+        if !more {
+            return Ok(());
+        }
+    }
 }
 
 fn bounds(start: &[u8], end: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
@@ -276,7 +292,14 @@ async fn sweep_expired(inner: &Inner) -> ApiResult<()> {
                             Some(old)
                                 if write::expiry_of(&old, &attribute).is_some_and(|e| e <= now) =>
                             {
-                                write::apply(txn, &def, primary, Some(&old), None)?;
+                                write::apply_because(
+                                    txn,
+                                    &def,
+                                    primary,
+                                    Some(&old),
+                                    None,
+                                    Cause::TimeToLive,
+                                )?;
                             }
                             // A stale entry (the item changed or is gone): just drop it.
                             _ => txn.delete(key)?,

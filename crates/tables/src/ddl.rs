@@ -22,6 +22,7 @@ use crate::schema::{
     IndexDef, IndexStatus, KeyDef, KeySchema, ProjectionDef, ScalarType, StreamDef, TableDef,
     Throughput,
 };
+use crate::streams;
 use crate::write::read_counter;
 
 const STREAM_VIEW_TYPES: &[&str] = &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"];
@@ -61,6 +62,7 @@ pub(crate) async fn create(inner: &Inner, mut def: TableDef) -> ApiResult<TableD
                 ));
             }
             def.id = catalog::next_table_id(txn)?;
+            streams::sync(txn, None, Some(&mut def))?;
             catalog::write_def(txn, &def)?;
             Ok(def)
         })
@@ -441,7 +443,11 @@ pub(crate) fn stream_def(view_type: String) -> StreamDef {
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]"
         ))
         .unwrap_or_default();
-    StreamDef { view_type, label }
+    StreamDef {
+        id: 0,
+        view_type,
+        label,
+    }
 }
 
 fn parse_tags(request: Obj<'_>) -> ApiResult<Vec<(String, String)>> {
@@ -611,6 +617,7 @@ pub async fn delete_table(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
         .store
         .write(move |txn| -> ApiResult<()> {
             let current = catalog::current_def(txn, &expected)?;
+            streams::sync(txn, Some(&current), None)?;
             catalog::delete_def(txn, &current.name)?;
             txn.put(&keys::garbage_key(current.id), &[])?;
             Ok(())
@@ -817,6 +824,7 @@ pub(crate) async fn commit_change(
     let def = inner
         .store
         .write(move |txn| -> ApiResult<TableDef> {
+            let mut def = def;
             let now = catalog::current_def(txn, &expected)?;
             if now.version != expected.version {
                 return Err(ApiError::new(
@@ -827,6 +835,7 @@ pub(crate) async fn commit_change(
                     ),
                 ));
             }
+            streams::sync(txn, Some(&now), Some(&mut def))?;
             catalog::write_def(txn, &def)?;
             for space in &removed_spaces {
                 txn.put(&keys::garbage_space_key(def.id, *space), &[])?;

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     TransactionConflict,
     IdempotentParameterMismatch,
     LimitExceeded,
+    ExpiredIterator,
+    TrimmedDataAccess,
     InternalServerError,
 }
 
@@ -43,6 +45,8 @@ impl ErrorCode {
             ErrorCode::TransactionConflict => "TransactionConflictException",
             ErrorCode::IdempotentParameterMismatch => "IdempotentParameterMismatchException",
             ErrorCode::LimitExceeded => "LimitExceededException",
+            ErrorCode::ExpiredIterator => "ExpiredIteratorException",
+            ErrorCode::TrimmedDataAccess => "TrimmedDataAccessException",
             ErrorCode::InternalServerError => "InternalServerError",
         }
     }

@@ -6,6 +6,10 @@
 //! 0x01 'n' <table id> <space>                 → item count and bytes of a table (space 0) or index
 //! 0x01 'g' <table id> [<space>]              → data still to be dropped: a deleted table, or one space
 //! 0x01 't' <client request token>             → a TransactWriteItems idempotency record
+//! 0x01 'S' <stream id>                        → a stream's metadata (JSON)
+//! 0x01 'q' <stream id>                        → the stream's last sequence number (u64 BE)
+//! 0x01 'r'                                    → the last stream id (u64 BE)
+//! 0x03 <stream id> <shard u16> <sequence u64> → a stream record (JSON, without awsRegion)
 //! 0x02 <table id> 0x00 <hash> <pk> [<sk>]     → an item (items::codec)
 //! 0x02 <table id> <index> <hash> <ipk> [<isk>] <pk> [<sk>] → an index entry: the projected item
 //! 0x02 <table id> 0xFE <expiry> <hash> <pk> [<sk>]         → the TTL expiry queue (empty value)
@@ -27,6 +31,11 @@ pub const SEQUENCE: u8 = b's';
 pub const COUNTERS: u8 = b'n';
 pub const GARBAGE: u8 = b'g';
 pub const TOKENS: u8 = b't';
+pub const STREAMS: u8 = b'S';
+pub const STREAM_SEQUENCE: u8 = b'q';
+pub const STREAM_IDS: u8 = b'r';
+/// The area of stream records: `0x03 <stream id> <shard u16> <sequence u64>`.
+pub const RECORDS: u8 = 0x03;
 
 /// The space of a table's own items.
 pub const TABLE_SPACE: u8 = 0x00;
@@ -196,6 +205,28 @@ pub fn hash32(bytes: &[u8]) -> u32 {
         hash = hash.wrapping_mul(0x0100_0193);
     }
     hash
+}
+
+pub fn stream_key(stream_id: u64) -> Vec<u8> {
+    let mut key = vec![META, STREAMS];
+    key.extend_from_slice(&stream_id.to_be_bytes());
+    key
+}
+
+pub fn stream_sequence_key(stream_id: u64) -> Vec<u8> {
+    let mut key = vec![META, STREAM_SEQUENCE];
+    key.extend_from_slice(&stream_id.to_be_bytes());
+    key
+}
+
+/// The records of one shard start here; `sequence` positions within it.
+pub fn record_key(stream_id: u64, shard: u16, sequence: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(19);
+    key.push(RECORDS);
+    key.extend_from_slice(&stream_id.to_be_bytes());
+    key.extend_from_slice(&shard.to_be_bytes());
+    key.extend_from_slice(&sequence.to_be_bytes());
+    key
 }
 
 /// Borrows an owned range bound.

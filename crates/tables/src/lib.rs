@@ -23,6 +23,7 @@ mod manifest_tables;
 mod query;
 mod request;
 mod schema;
+mod streams;
 mod transact;
 mod write;
 
@@ -47,6 +48,8 @@ pub struct TablesConfig {
     /// How often expired items are looked for. DynamoDB deletes them within days; rondo's
     /// default is a minute, and tests make it shorter.
     pub ttl_sweep_interval: Duration,
+    /// How long stream records are kept ([`limits::STREAM_RETENTION_SECS_DEFAULT`]: 24 hours).
+    pub stream_retention: Duration,
 }
 
 /// The table service of one node. Cheap to clone.
@@ -132,6 +135,25 @@ impl Tables {
             "BatchWriteItem" => batch::batch_write_item(inner, request).await,
             "TransactWriteItems" => transact::transact_write_items(inner, request).await,
             "TransactGetItems" => transact::transact_get_items(inner, request),
+            other => Err(ApiError::new(
+                ErrorCode::UnknownOperation,
+                format!("Unknown operation: {other}"),
+            )),
+        }
+    }
+
+    /// Answers one DynamoDB Streams operation (`X-Amz-Target: DynamoDBStreams_20120810.<op>`).
+    pub async fn handle_streams(&self, operation: &str, body: &[u8]) -> ApiResult<Value> {
+        let request: Value = serde_json::from_slice(body).map_err(|e| {
+            ApiError::serialization(format!("The request body is not valid JSON: {e}"))
+        })?;
+        let request = request::Obj::root(&request)?;
+        let inner = &self.inner;
+        match operation {
+            "ListStreams" => streams::list_streams(inner, request),
+            "DescribeStream" => streams::describe_stream(inner, request),
+            "GetShardIterator" => streams::get_shard_iterator(inner, request),
+            "GetRecords" => streams::get_records(inner, request),
             other => Err(ApiError::new(
                 ErrorCode::UnknownOperation,
                 format!("Unknown operation: {other}"),

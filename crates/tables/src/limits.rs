@@ -42,6 +42,17 @@ pub const TTL_DELETES_PER_COMMIT: usize = 256;
 /// Background work (index backfill, dropping a deleted table's data) touches at most this many keys per commit.
 pub const BACKGROUND_KEYS_PER_COMMIT: usize = 1000;
 
+/// Shards of each stream; an item's records all go to the shard of its partition key.
+pub const STREAM_SHARDS: u16 = 4;
+/// Records per GetRecords.
+pub const GET_RECORDS_LIMIT_MAX: usize = 1000;
+/// Streams per ListStreams page.
+pub const LIST_STREAMS_LIMIT_MAX: usize = 100;
+/// A shard iterator expires this long after it was issued.
+pub const SHARD_ITERATOR_TTL_SECS: u64 = 15 * 60;
+/// How long stream records are kept (DynamoDB's 24 hours), unless configured otherwise.
+pub const STREAM_RETENTION_SECS_DEFAULT: u64 = 24 * 3600;
+
 // How the limits relate, checked at compile time.
 const _: () = assert!(PAGE_BYTES_MAX < REQUEST_BYTES_MAX);
 const _: () = assert!(BATCH_WRITE_REQUESTS_MAX < BATCH_GET_KEYS_MAX);

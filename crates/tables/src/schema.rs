@@ -283,6 +283,10 @@ impl IndexDef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamDef {
+    /// The stream's id in the store (its records and metadata), assigned when the definition
+    /// that enables it is committed; 0 until then. Every enabling makes a new stream.
+    #[serde(default)]
+    pub id: u64,
     /// KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES.
     pub view_type: String,
     /// The stream's label: the time it was enabled (`2026-11-27T12:00:00.000`).

@@ -9,6 +9,7 @@ use crate::error::ApiResult;
 use crate::keys;
 use crate::limits::TTL_PAST_SECS_MAX;
 use crate::schema::TableDef;
+use crate::streams::{self, Cause};
 
 /// Reads an item by its primary key suffix inside a write transaction.
 pub fn load(txn: &WriteTxn<'_>, def: &TableDef, primary: &[u8]) -> ApiResult<Option<Item>> {
@@ -35,13 +36,26 @@ pub fn item_key(table_id: u64, primary: &[u8]) -> Vec<u8> {
 }
 
 /// Replaces `old` by `new` (either may be absent) for the item whose primary key suffix is
-/// `primary`. The caller has read `old` in this same transaction.
+/// `primary`, on a request's behalf. The caller has read `old` in this same transaction, and
+/// calls this only when something changes (a no-op write leaves no stream record).
 pub fn apply(
     txn: &mut WriteTxn<'_>,
     def: &TableDef,
     primary: &[u8],
     old: Option<&Item>,
     new: Option<&Item>,
+) -> ApiResult<()> {
+    apply_because(txn, def, primary, old, new, Cause::Request)
+}
+
+/// [`apply`], saying why the item changes (TTL deletions are marked in their stream record).
+pub fn apply_because(
+    txn: &mut WriteTxn<'_>,
+    def: &TableDef,
+    primary: &[u8],
+    old: Option<&Item>,
+    new: Option<&Item>,
+    cause: Cause,
 ) -> ApiResult<()> {
     let key = item_key(def.id, primary);
     match new {
@@ -82,6 +96,9 @@ pub fn apply(
         if let Some(expiry) = new.and_then(|item| expiry_of(item, attribute)) {
             txn.put(&keys::ttl_key(def.id, expiry, primary), &[])?;
         }
+    }
+    if let Some(stream) = &def.stream {
+        streams::append(txn, def, stream, primary, old, new, cause)?;
     }
     Ok(())
 }

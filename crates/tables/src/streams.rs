@@ -1,0 +1,663 @@
+//! DynamoDB Streams: every committed change of an item in a table with a stream becomes one
+//! record, written in the same store transaction as the change; and the Streams API
+//! (ListStreams, DescribeStream, GetShardIterator, GetRecords) that reads them.
+//!
+//! Each enabling of a table's stream creates a new stream (a new label and ARN) with
+//! [`STREAM_SHARDS`] shards; an item's records go to the shard its partition-key hash picks, so
+//! the records of one item are in one shard, in the order of its changes. Sequence numbers grow
+//! per stream across all its shards. Disabling a stream (or deleting its table) closes it: it
+//! stays readable until its records pass the retention period.
+
+use std::ops::Bound;
+
+use items::Item;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use store::{ReadTxn, WriteTxn};
+
+use crate::Inner;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::keys;
+use crate::limits::{
+    GET_RECORDS_LIMIT_MAX, LIST_STREAMS_LIMIT_MAX, PAGE_BYTES_MAX, SHARD_ITERATOR_TTL_SECS,
+    STREAM_SHARDS,
+};
+use crate::request::{Obj, constraint, missing};
+use crate::schema::{KeySchema, StreamDef, TableDef};
+
+/// Why an item changed: a request, or DynamoDB's own TTL deletion (marked in the record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Request,
+    TimeToLive,
+}
+
+/// What the store keeps about one stream, enabled or closed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StreamMeta {
+    pub id: u64,
+    pub table_name: String,
+    pub table_id: u64,
+    pub label: String,
+    pub view_type: String,
+    pub keys: KeySchema,
+    /// Seconds since the epoch.
+    pub created_at: f64,
+    /// When the stream was closed (disabled, or its table deleted).
+    pub disabled_at: Option<f64>,
+    pub shards: u16,
+    /// Records with lower sequence numbers have been trimmed (retention).
+    #[serde(default)]
+    pub trimmed_before: u64,
+}
+
+impl StreamMeta {
+    fn arn(&self, inner: &Inner) -> String {
+        format!(
+            "{}/stream/{}",
+            inner.table_arn(&self.table_name),
+            self.label
+        )
+    }
+
+    fn shard_id(&self, shard: u16) -> String {
+        format!(
+            "shardId-{:020}-{:08x}",
+            (self.created_at * 1000.0) as u64,
+            shard
+        )
+    }
+
+    /// The shard index a shard id names, if it is one of this stream's.
+    fn parse_shard_id(&self, shard_id: &str) -> Option<u16> {
+        let (prefix, index) = shard_id.rsplit_once('-')?;
+        let shard = u16::try_from(u32::from_str_radix(index, 16).ok()?).ok()?;
+        (prefix == format!("shardId-{:020}", (self.created_at * 1000.0) as u64)
+            && shard < self.shards)
+            .then_some(shard)
+    }
+}
+
+/// Keeps the stream metadata in step with a table definition being committed: a newly enabled
+/// stream gets its id and metadata; a stream the new definition no longer has is closed.
+pub fn sync(
+    txn: &mut WriteTxn<'_>,
+    old: Option<&TableDef>,
+    new: Option<&mut TableDef>,
+) -> ApiResult<()> {
+    let old_stream = old.and_then(|d| d.stream.as_ref()).filter(|s| s.id != 0);
+    let new_id = new.as_ref().and_then(|d| d.stream.as_ref()).map(|s| s.id);
+    if let Some(old_stream) = old_stream
+        && new_id != Some(old_stream.id)
+    {
+        close(txn, old_stream.id)?;
+    }
+    if let Some(def) = new
+        && let Some(stream) = def.stream.as_ref()
+        && stream.id == 0
+    {
+        let id = next_stream_id(txn)?;
+        let meta = StreamMeta {
+            id,
+            table_name: def.name.clone(),
+            table_id: def.id,
+            label: stream.label.clone(),
+            view_type: stream.view_type.clone(),
+            keys: def.keys.clone(),
+            created_at: crate::ddl::now_f64(),
+            disabled_at: None,
+            shards: STREAM_SHARDS,
+            trimmed_before: 0,
+        };
+        write_meta(txn, &meta)?;
+        if let Some(stream) = def.stream.as_mut() {
+            stream.id = id;
+        }
+    }
+    Ok(())
+}
+
+fn close(txn: &mut WriteTxn<'_>, id: u64) -> ApiResult<()> {
+    if let Some(mut meta) = read_meta_txn(txn, id)?
+        && meta.disabled_at.is_none()
+    {
+        meta.disabled_at = Some(crate::ddl::now_f64());
+        write_meta(txn, &meta)?;
+    }
+    Ok(())
+}
+
+fn next_stream_id(txn: &mut WriteTxn<'_>) -> ApiResult<u64> {
+    let key = vec![keys::META, keys::STREAM_IDS];
+    let id = txn.get(&key)?.as_deref().map_or(0, read_u64) + 1;
+    txn.put(&key, &id.to_be_bytes())?;
+    Ok(id)
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+pub fn write_meta(txn: &mut WriteTxn<'_>, meta: &StreamMeta) -> ApiResult<()> {
+    let bytes = serde_json::to_vec(meta).map_err(|e| ApiError::internal(e.to_string()))?;
+    txn.put(&keys::stream_key(meta.id), &bytes)?;
+    Ok(())
+}
+
+fn decode_meta(bytes: &[u8]) -> ApiResult<StreamMeta> {
+    serde_json::from_slice(bytes).map_err(|error| {
+        tracing::error!(%error, "a stream's metadata cannot be read");
+        ApiError::internal("The server encountered an internal error trying to fulfill the request")
+    })
+}
+
+fn read_meta_txn(txn: &WriteTxn<'_>, id: u64) -> ApiResult<Option<StreamMeta>> {
+    txn.get(&keys::stream_key(id))?
+        .as_deref()
+        .map(decode_meta)
+        .transpose()
+}
+
+/// Every stream's metadata, by id.
+pub fn all_metas(read: &ReadTxn) -> ApiResult<Vec<StreamMeta>> {
+    let start = vec![keys::META, keys::STREAMS];
+    let end = keys::prefix_end(&start).unwrap_or_default();
+    let mut metas = Vec::new();
+    for entry in read.range(
+        Bound::Included(&start[..]),
+        Bound::Excluded(&end[..]),
+        false,
+    )? {
+        let (_, value) = entry?;
+        metas.push(decode_meta(&value)?);
+    }
+    Ok(metas)
+}
+
+/// Writes the record of one change (the caller has checked that something changed).
+pub fn append(
+    txn: &mut WriteTxn<'_>,
+    def: &TableDef,
+    stream: &StreamDef,
+    primary: &[u8],
+    old: Option<&Item>,
+    new: Option<&Item>,
+    cause: Cause,
+) -> ApiResult<()> {
+    if stream.id == 0 {
+        return Ok(());
+    }
+    let (event_name, changed) = match (old, new) {
+        (None, Some(new)) => ("INSERT", new),
+        (Some(_), Some(new)) => ("MODIFY", new),
+        (Some(old), None) => ("REMOVE", old),
+        (None, None) => return Ok(()),
+    };
+    let sequence_key = keys::stream_sequence_key(stream.id);
+    let sequence = txn.get(&sequence_key)?.as_deref().map_or(0, read_u64) + 1;
+    txn.put(&sequence_key, &sequence.to_be_bytes())?;
+    let hash = primary
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_be_bytes);
+    let shard = (hash % u32::from(STREAM_SHARDS)) as u16;
+
+    let keys_item = def.keys.key_of(changed);
+    let mut size = items::value::item_size(&keys_item);
+    let mut body = Map::new();
+    body.insert(
+        "ApproximateCreationDateTime".to_owned(),
+        json!(crate::write::now_secs()),
+    );
+    body.insert("Keys".to_owned(), items::value::item_to_json(&keys_item));
+    let view = stream.view_type.as_str();
+    if matches!(view, "NEW_IMAGE" | "NEW_AND_OLD_IMAGES")
+        && let Some(new) = new
+    {
+        size += items::value::item_size(new);
+        body.insert("NewImage".to_owned(), items::value::item_to_json(new));
+    }
+    if matches!(view, "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")
+        && let Some(old) = old
+    {
+        size += items::value::item_size(old);
+        body.insert("OldImage".to_owned(), items::value::item_to_json(old));
+    }
+    body.insert(
+        "SequenceNumber".to_owned(),
+        json!(sequence_number(sequence)),
+    );
+    body.insert("SizeBytes".to_owned(), json!(size));
+    body.insert("StreamViewType".to_owned(), json!(view));
+    let mut record = json!({
+        "eventID": uuid::Uuid::new_v4().simple().to_string(),
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": Value::Object(body),
+    });
+    if cause == Cause::TimeToLive
+        && let Some(object) = record.as_object_mut()
+    {
+        object.insert(
+            "userIdentity".to_owned(),
+            json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"}),
+        );
+    }
+    let bytes = serde_json::to_vec(&record).map_err(|e| ApiError::internal(e.to_string()))?;
+    txn.put(&keys::record_key(stream.id, shard, sequence), &bytes)?;
+    Ok(())
+}
+
+/// DynamoDB's sequence numbers are numeric strings of 21 to 40 digits.
+fn sequence_number(sequence: u64) -> String {
+    format!("{sequence:021}")
+}
+
+fn parse_sequence_number(text: &str) -> ApiResult<u64> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|_| !text.is_empty())
+        .ok_or_else(|| ApiError::validation(format!("Invalid SequenceNumber: {text}")))
+}
+
+/// Finds a stream by its ARN (`…:table/NAME/stream/LABEL`).
+fn find_stream(inner: &Inner, read: &ReadTxn, arn: &str) -> ApiResult<StreamMeta> {
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::ResourceNotFound,
+            format!("Requested resource not found: Stream: {arn} not found"),
+        )
+    };
+    let (table_part, label) = arn.rsplit_once("/stream/").ok_or_else(not_found)?;
+    let table_name = table_part
+        .rsplit_once(":table/")
+        .map(|(_, n)| n)
+        .ok_or_else(not_found)?;
+    all_metas(read)?
+        .into_iter()
+        .find(|m| m.table_name == table_name && m.label == label && m.arn(inner) == arn)
+        .ok_or_else(not_found)
+}
+
+pub fn list_streams(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
+    let limit = match request.i64("Limit")? {
+        None => LIST_STREAMS_LIMIT_MAX,
+        Some(limit) if (1..=LIST_STREAMS_LIMIT_MAX as i64).contains(&limit) => limit as usize,
+        Some(limit) => {
+            return Err(constraint(
+                &limit.to_string(),
+                "limit",
+                &format!("Member must have value between 1 and {LIST_STREAMS_LIMIT_MAX}"),
+            ));
+        }
+    };
+    let table = request.str("TableName")?;
+    let start = request.str("ExclusiveStartStreamArn")?;
+    let read = inner.store.read()?;
+    let metas: Vec<StreamMeta> = all_metas(&read)?
+        .into_iter()
+        .filter(|m| table.is_none_or(|t| t == m.table_name))
+        .collect();
+    let skip = match start {
+        Some(start) => metas
+            .iter()
+            .position(|m| m.arn(inner) == start)
+            .map_or(0, |i| i + 1),
+        None => 0,
+    };
+    let page: Vec<&StreamMeta> = metas.iter().skip(skip).take(limit).collect();
+    let more = metas.len() > skip + page.len();
+    let mut answer = json!({
+        "Streams": page.iter().map(|m| json!({
+            "StreamArn": m.arn(inner), "TableName": m.table_name, "StreamLabel": m.label,
+        })).collect::<Vec<_>>()
+    });
+    if more && let (Some(last), Some(object)) = (page.last(), answer.as_object_mut()) {
+        object.insert("LastEvaluatedStreamArn".to_owned(), json!(last.arn(inner)));
+    }
+    Ok(answer)
+}
+
+/// The first and last sequence numbers stored in a shard.
+fn shard_bounds(
+    read: &ReadTxn,
+    meta: &StreamMeta,
+    shard: u16,
+) -> ApiResult<(Option<u64>, Option<u64>)> {
+    let start = keys::record_key(meta.id, shard, 0);
+    let end = keys::record_key(meta.id, shard, u64::MAX);
+    let sequence_of = |key: &[u8]| read_u64(key.get(11..).unwrap_or_default());
+    let first = read
+        .range(
+            Bound::Included(&start[..]),
+            Bound::Included(&end[..]),
+            false,
+        )?
+        .next()
+        .transpose()?
+        .map(|(key, _)| sequence_of(&key));
+    let last = read
+        .range(Bound::Included(&start[..]), Bound::Included(&end[..]), true)?
+        .next()
+        .transpose()?
+        .map(|(key, _)| sequence_of(&key));
+    Ok((first, last))
+}
+
+pub fn describe_stream(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
+    let arn = request.required_str("StreamArn", "streamArn")?;
+    let read = inner.store.read()?;
+    let meta = find_stream(inner, &read, arn)?;
+    let current = read
+        .get(&keys::stream_sequence_key(meta.id))?
+        .as_deref()
+        .map_or(0, read_u64);
+    let start_after = request.str("ExclusiveStartShardId")?;
+    let limit = request
+        .i64("Limit")?
+        .map_or(100, |l| l.clamp(1, 100) as usize);
+    let mut shards = Vec::new();
+    for shard in 0..meta.shards {
+        let id = meta.shard_id(shard);
+        if start_after.is_some_and(|s| id.as_str() <= s) {
+            continue;
+        }
+        if shards.len() == limit {
+            break;
+        }
+        let (first, last) = shard_bounds(&read, &meta, shard)?;
+        let mut range = json!({
+            "StartingSequenceNumber": sequence_number(first.unwrap_or(current + 1).max(meta.trimmed_before)),
+        });
+        if meta.disabled_at.is_some()
+            && let (Some(last), Some(object)) = (last, range.as_object_mut())
+        {
+            object.insert(
+                "EndingSequenceNumber".to_owned(),
+                json!(sequence_number(last)),
+            );
+        }
+        shards.push(json!({"ShardId": id, "SequenceNumberRange": range}));
+    }
+    let status = if meta.disabled_at.is_some() {
+        "DISABLED"
+    } else {
+        "ENABLED"
+    };
+    Ok(json!({ "StreamDescription": {
+        "StreamArn": meta.arn(inner),
+        "StreamLabel": meta.label,
+        "StreamStatus": status,
+        "StreamViewType": meta.view_type,
+        "CreationRequestDateTime": meta.created_at,
+        "TableName": meta.table_name,
+        "KeySchema": meta.keys.to_json(),
+        "Shards": shards,
+    }}))
+}
+
+/// An iterator's content: where the next GetRecords reads, and when the iterator was issued.
+struct Position {
+    stream: u64,
+    shard: u16,
+    next: u64,
+    issued_ms: u64,
+}
+
+impl Position {
+    fn encode(&self) -> String {
+        let body = format!(
+            "{:016x}{:04x}{:016x}{:016x}",
+            self.stream, self.shard, self.next, self.issued_ms
+        );
+        format!("{body}{:08x}", keys::hash32(body.as_bytes()))
+    }
+
+    fn decode(text: &str) -> Option<Position> {
+        if text.len() != 60 || !text.is_ascii() {
+            return None;
+        }
+        let (body, check) = text.split_at(52);
+        if u32::from_str_radix(check, 16).ok()? != keys::hash32(body.as_bytes()) {
+            return None;
+        }
+        Some(Position {
+            stream: u64::from_str_radix(&body[0..16], 16).ok()?,
+            shard: u16::from_str_radix(&body[16..20], 16).ok()?,
+            next: u64::from_str_radix(&body[20..36], 16).ok()?,
+            issued_ms: u64::from_str_radix(&body[36..52], 16).ok()?,
+        })
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn trimmed(meta: &StreamMeta, next: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::TrimmedDataAccess,
+        format!(
+            "Attempted to access data that has been trimmed: sequence number {} is before the trim horizon {} of stream {}",
+            sequence_number(next),
+            sequence_number(meta.trimmed_before),
+            meta.label
+        ),
+    )
+}
+
+pub fn get_shard_iterator(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
+    let arn = request.required_str("StreamArn", "streamArn")?;
+    let shard_id = request.required_str("ShardId", "shardId")?;
+    let kind = request
+        .enum_str(
+            "ShardIteratorType",
+            "shardIteratorType",
+            &[
+                "TRIM_HORIZON",
+                "LATEST",
+                "AT_SEQUENCE_NUMBER",
+                "AFTER_SEQUENCE_NUMBER",
+            ],
+        )?
+        .ok_or_else(|| missing("shardIteratorType"))?;
+    let read = inner.store.read()?;
+    let meta = find_stream(inner, &read, arn)?;
+    let shard = meta.parse_shard_id(shard_id).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ResourceNotFound,
+            format!("Requested resource not found: Shard does not exist: {shard_id}"),
+        )
+    })?;
+    let sequence = || -> ApiResult<u64> {
+        let text = request.str("SequenceNumber")?.ok_or_else(|| {
+            ApiError::validation(format!(
+                "Must specify a sequence number with shard iterator type {kind}"
+            ))
+        })?;
+        parse_sequence_number(text)
+    };
+    let next = match kind {
+        "TRIM_HORIZON" => meta.trimmed_before,
+        "LATEST" => {
+            read.get(&keys::stream_sequence_key(meta.id))?
+                .as_deref()
+                .map_or(0, read_u64)
+                + 1
+        }
+        "AT_SEQUENCE_NUMBER" => sequence()?,
+        _ => sequence()? + 1,
+    };
+    if next < meta.trimmed_before {
+        return Err(trimmed(&meta, next));
+    }
+    let position = Position {
+        stream: meta.id,
+        shard,
+        next,
+        issued_ms: now_ms(),
+    };
+    Ok(json!({ "ShardIterator": position.encode() }))
+}
+
+pub fn get_records(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
+    let iterator = request.required_str("ShardIterator", "shardIterator")?;
+    let limit = match request.i64("Limit")? {
+        None => GET_RECORDS_LIMIT_MAX,
+        Some(limit) if (1..=GET_RECORDS_LIMIT_MAX as i64).contains(&limit) => limit as usize,
+        Some(limit) => {
+            return Err(constraint(
+                &limit.to_string(),
+                "limit",
+                &format!("Member must have value less than or equal to {GET_RECORDS_LIMIT_MAX}"),
+            ));
+        }
+    };
+    let position = Position::decode(iterator)
+        .ok_or_else(|| ApiError::validation(format!("Invalid ShardIterator: {iterator}")))?;
+    if now_ms().saturating_sub(position.issued_ms) > SHARD_ITERATOR_TTL_SECS * 1000 {
+        return Err(ApiError::new(
+            ErrorCode::ExpiredIterator,
+            "Iterator expired. The iterator was created more than 15 minutes ago",
+        ));
+    }
+    let read = inner.store.read()?;
+    let meta = read
+        .get(&keys::stream_key(position.stream))?
+        .as_deref()
+        .map(decode_meta)
+        .transpose()?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ResourceNotFound,
+                "Requested resource not found: the stream no longer exists",
+            )
+        })?;
+    if position.next < meta.trimmed_before {
+        return Err(trimmed(&meta, position.next));
+    }
+    let start = keys::record_key(meta.id, position.shard, position.next);
+    let end = keys::record_key(meta.id, position.shard, u64::MAX);
+    let mut records = Vec::new();
+    let mut bytes = 0;
+    let mut next = position.next;
+    let mut exhausted = true;
+    for entry in read.range(
+        Bound::Included(&start[..]),
+        Bound::Included(&end[..]),
+        false,
+    )? {
+        if records.len() == limit || bytes >= PAGE_BYTES_MAX {
+            exhausted = false;
+            break;
+        }
+        let (key, value) = entry?;
+        next = read_u64(key.get(11..).unwrap_or_default()) + 1;
+        bytes += value.len();
+        let mut record: Value = serde_json::from_slice(&value).map_err(|error| {
+            tracing::error!(%error, "a stream record cannot be read");
+            ApiError::internal(
+                "The server encountered an internal error trying to fulfill the request",
+            )
+        })?;
+        if let Some(object) = record.as_object_mut() {
+            object.insert("awsRegion".to_owned(), json!(inner.config.region));
+        }
+        records.push(record);
+    }
+    let mut answer = json!({ "Records": records });
+    // A closed stream's shard has an end: once it is read to the end, there is no next iterator.
+    let closed_and_done = meta.disabled_at.is_some() && exhausted;
+    if !closed_and_done && let Some(object) = answer.as_object_mut() {
+        let following = Position {
+            next,
+            issued_ms: now_ms(),
+            ..position
+        };
+        object.insert("NextShardIterator".to_owned(), json!(following.encode()));
+    }
+    Ok(answer)
+}
+
+/// Trims records older than the retention period, and forgets closed streams whose records are
+/// all gone. Returns whether more work remains (call again).
+pub fn trim(txn: &mut WriteTxn<'_>, retention_secs: u64, keys_max: usize) -> ApiResult<bool> {
+    let start = vec![keys::META, keys::STREAMS];
+    let end = keys::prefix_end(&start).unwrap_or_default();
+    let mut metas = Vec::new();
+    for entry in txn.range(
+        Bound::Included(&start[..]),
+        Bound::Excluded(&end[..]),
+        false,
+    )? {
+        let (_, value) = entry?;
+        metas.push(decode_meta(&value)?);
+    }
+    let cutoff = crate::write::now_secs().saturating_sub(retention_secs);
+    let mut budget = keys_max;
+    for mut meta in metas {
+        let mut trimmed_to = meta.trimmed_before;
+        for shard in 0..meta.shards {
+            let first = keys::record_key(meta.id, shard, 0);
+            let last = keys::record_key(meta.id, shard, u64::MAX);
+            let mut doomed = Vec::new();
+            for entry in txn.range(
+                Bound::Included(&first[..]),
+                Bound::Included(&last[..]),
+                false,
+            )? {
+                if doomed.len() >= budget {
+                    break;
+                }
+                let (key, value) = entry?;
+                let created = serde_json::from_slice::<Value>(&value)
+                    .ok()
+                    .and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_u64())
+                    .unwrap_or(0);
+                if created >= cutoff {
+                    break;
+                }
+                trimmed_to = trimmed_to.max(read_u64(key.get(11..).unwrap_or_default()) + 1);
+                doomed.push(key);
+            }
+            budget -= doomed.len();
+            for key in doomed {
+                txn.delete(&key)?;
+            }
+            if budget == 0 {
+                break;
+            }
+        }
+        if trimmed_to != meta.trimmed_before {
+            meta.trimmed_before = trimmed_to;
+            write_meta(txn, &meta)?;
+        }
+        if budget == 0 {
+            return Ok(true);
+        }
+        // A closed stream past its retention, with nothing left in it, is forgotten.
+        if meta.disabled_at.is_some_and(|t| (t as u64) < cutoff) {
+            let first = keys::record_key(meta.id, 0, 0);
+            let last = keys::record_key(meta.id, u16::MAX, u64::MAX);
+            let empty = txn
+                .range(
+                    Bound::Included(&first[..]),
+                    Bound::Included(&last[..]),
+                    false,
+                )?
+                .next()
+                .is_none();
+            if empty {
+                txn.delete(&keys::stream_key(meta.id))?;
+                txn.delete(&keys::stream_sequence_key(meta.id))?;
+            }
+        }
+    }
+    Ok(false)
+}
