@@ -40,6 +40,9 @@ pub struct DevArgs {
     /// How often expired items (TTL) are deleted, in milliseconds.
     #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
     pub ttl_sweep_ms: u64,
+    /// How long stream records are kept, in seconds (DynamoDB keeps them 24 hours).
+    #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
+    pub stream_retention_s: u64,
     /// Where rondo keeps the app's data (default: DIR/.rondo).
     #[arg(long)]
     pub data: Option<PathBuf>,

@@ -59,9 +59,7 @@ async fn serve(
             region: runtime::REGION.to_owned(),
             account_id: runtime::ACCOUNT_ID.to_owned(),
             ttl_sweep_interval: std::time::Duration::from_millis(args.ttl_sweep_ms),
-            stream_retention: std::time::Duration::from_secs(
-                tables::limits::STREAM_RETENTION_SECS_DEFAULT,
-            ),
+            stream_retention: std::time::Duration::from_secs(args.stream_retention_s),
         },
     )
     .map_err(|error| anyhow::anyhow!("cannot read the tables' catalog: {error}"))?;

@@ -48,7 +48,7 @@ pub struct TablesConfig {
     /// How often expired items are looked for. DynamoDB deletes them within days; rondo's
     /// default is a minute, and tests make it shorter.
     pub ttl_sweep_interval: Duration,
-    /// How long stream records are kept ([`limits::STREAM_RETENTION_SECS_DEFAULT`]: 24 hours).
+    /// How long stream records are kept (DynamoDB keeps them 24 hours).
     pub stream_retention: Duration,
 }
 

@@ -50,8 +50,6 @@ pub const GET_RECORDS_LIMIT_MAX: usize = 1000;
 pub const LIST_STREAMS_LIMIT_MAX: usize = 100;
 /// A shard iterator expires this long after it was issued.
 pub const SHARD_ITERATOR_TTL_SECS: u64 = 15 * 60;
-/// How long stream records are kept (DynamoDB's 24 hours), unless configured otherwise.
-pub const STREAM_RETENTION_SECS_DEFAULT: u64 = 24 * 3600;
 
 // How the limits relate, checked at compile time.
 const _: () = assert!(PAGE_BYTES_MAX < REQUEST_BYTES_MAX);
