@@ -1,0 +1,1 @@
+//! FilterCriteria: EventBridge-style patterns that decide which records a trigger delivers.
