@@ -59,6 +59,12 @@ const GUESTS: &[Guest] = &[
         output: "test-programs/wasm/test_tables.wasm",
         input_dirs: &["wit", "sdk/rust", "test-programs/tables"],
     },
+    Guest {
+        package: "test-trigger",
+        artifact: "test_trigger.wasm",
+        output: "test-programs/wasm/test_trigger.wasm",
+        input_dirs: &["wit", "sdk/rust", "test-programs/trigger"],
+    },
 ];
 
 const TARGET: &str = "wasm32-wasip2";
