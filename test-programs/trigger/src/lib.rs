@@ -18,6 +18,7 @@
 //! | `newImage`  | S    | the JSON text of `NewImage` (wire form); absent when the record has none |
 //! | `oldImage`  | S    | the JSON text of `OldImage` (wire form); absent when the record has none |
 //! | `failed`    | BOOL | `true` on a record this invocation failed; absent otherwise |
+//! | `record`    | S    | the JSON text of the whole record, for checks of its shape |
 //!
 //! A record fails when its `NewImage` has `fail` = `{"BOOL": true}`, and the `FAIL_MODE`
 //! configuration says how:
@@ -132,6 +133,7 @@ fn log_entry(
     if failed {
         entry.insert("failed".to_owned(), AttributeValue::Bool(true));
     }
+    entry.insert("record".to_owned(), record.to_string().into());
     Ok(entry)
 }
 
