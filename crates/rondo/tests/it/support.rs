@@ -737,3 +737,69 @@ pub mod dynamo {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     }
 }
+
+/// DynamoDB Streams: the streams suite reads rondo's streams with the real DynamoDB Streams client,
+/// which is a separate client (and has its own `AttributeValue`) on the same AWS endpoint.
+pub mod streams {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use aws_sdk_dynamodbstreams::types::AttributeValue;
+
+    use super::Dev;
+    use super::dynamo::Item;
+
+    /// A DynamoDB Streams client for `dev`'s AWS endpoint, set up as [`super::dynamo::dynamodb`]:
+    /// any key, retries off, a bound on each operation.
+    pub fn dynamodb_streams(dev: &Dev) -> aws_sdk_dynamodbstreams::Client {
+        use aws_sdk_dynamodbstreams::config::retry::RetryConfig;
+        use aws_sdk_dynamodbstreams::config::timeout::TimeoutConfig;
+        use aws_sdk_dynamodbstreams::config::{Credentials, Region};
+        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let config = aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&dev.aws)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .http_client(http_client)
+            .build();
+        aws_sdk_dynamodbstreams::Client::from_conf(config)
+    }
+
+    /// A streams attribute value as the DynamoDB client's type, to compare with items written.
+    pub fn to_dynamo(value: &AttributeValue) -> aws_sdk_dynamodb::types::AttributeValue {
+        use aws_sdk_dynamodb::types::AttributeValue as Dynamo;
+        match value {
+            AttributeValue::S(value) => Dynamo::S(value.clone()),
+            AttributeValue::N(value) => Dynamo::N(value.clone()),
+            AttributeValue::B(value) => Dynamo::B(value.clone()),
+            AttributeValue::Bool(value) => Dynamo::Bool(*value),
+            AttributeValue::Null(value) => Dynamo::Null(*value),
+            AttributeValue::Ss(values) => Dynamo::Ss(values.clone()),
+            AttributeValue::Ns(values) => Dynamo::Ns(values.clone()),
+            AttributeValue::Bs(values) => Dynamo::Bs(values.clone()),
+            AttributeValue::L(values) => Dynamo::L(values.iter().map(to_dynamo).collect()),
+            AttributeValue::M(attributes) => Dynamo::M(image(attributes)),
+            other => panic!("an attribute value this SDK release does not know: {other:?}"),
+        }
+    }
+
+    /// A record's `Keys`, `NewImage` or `OldImage` as an item of the DynamoDB client.
+    pub fn image(attributes: &HashMap<String, AttributeValue>) -> Item {
+        attributes
+            .iter()
+            .map(|(name, value)| (name.clone(), to_dynamo(value)))
+            .collect()
+    }
+}
