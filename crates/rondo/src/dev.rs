@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use control::{AppWatcher, AwsServices, Control, ReloadEvent};
+use events::{TriggerContext, TriggerEvent, Triggers};
 use gateway::Observer;
 use runtime::{Runtime, RuntimeConfig};
 use tables::{Tables, TablesConfig};
@@ -130,9 +131,22 @@ async fn serve(
         },
         wait_for(shutdown.clone()),
     ));
+    let triggers = Arc::new(Triggers::new(TriggerContext {
+        tables: tables.clone(),
+        snapshot: Arc::clone(control.snapshot()),
+        observer: Arc::clone(&observer),
+        report: Arc::new(report_trigger),
+    }));
+    start_triggers(&triggers, &loaded.spec);
     let watcher = watcher.map(|watcher| {
         let printer = Arc::clone(&printer);
-        tokio::spawn(watcher.run(move |event| report_reload(&printer, event)))
+        let triggers = Arc::clone(&triggers);
+        tokio::spawn(watcher.run(move |event| {
+            if let ReloadEvent::Reloaded(loaded) = &event {
+                start_triggers(&triggers, &loaded.spec);
+            }
+            report_reload(&printer, event);
+        }))
     });
 
     let background = {
@@ -142,6 +156,7 @@ async fn serve(
 
     wait_for_ctrl_c().await;
     background.abort();
+    triggers.stop();
     printer::info_line(
         "rondo: shutting down, finishing in-flight requests (Ctrl-C again to stop now)",
     );
@@ -203,6 +218,43 @@ fn print_banner(
         ));
     }
     printer::info_line(text.trim_end());
+}
+
+/// Runs the app's triggers (restarting changed ones) and warns about risky settings.
+fn start_triggers(triggers: &Triggers, spec: &manifest::AppSpec) {
+    for warning in events::warnings(spec) {
+        printer::error_line(&format!("warning: {warning}"));
+    }
+    triggers.apply(spec);
+}
+
+/// Trigger failures, printed so they are seen: a failing batch blocks its shard.
+fn report_trigger(event: TriggerEvent) {
+    match event {
+        TriggerEvent::Invalid { error } => printer::error_line(&format!("error: {error}")),
+        TriggerEvent::BatchFailed {
+            trigger,
+            shard,
+            records,
+            attempt,
+            error,
+        } => printer::error_line(&format!(
+            "trigger {trigger}: batch of {records} records from {shard} failed (attempt {attempt}): {error}"
+        )),
+        TriggerEvent::Discarded {
+            trigger,
+            shard,
+            records,
+            condition,
+            destination,
+        } => printer::error_line(&format!(
+            "trigger {trigger}: gave up on a batch of {records} records from {shard} ({condition}); {}",
+            match destination {
+                Some(table) => format!("its description is in table {table}"),
+                None => "no on_failure destination, the records are skipped".to_owned(),
+            }
+        )),
+    }
 }
 
 fn report_reload(printer: &LogPrinter, event: ReloadEvent) {

@@ -36,6 +36,7 @@ use tokio::sync::Notify;
 
 pub use error::{ApiError, ApiResult, ErrorCode};
 pub use manifest_tables::ManifestError;
+pub use streams::{ShardRecord, StreamInfo};
 
 use crate::catalog::Catalog;
 
@@ -174,6 +175,28 @@ impl Tables {
     /// queues, expiring items, dropping deleted tables' data.
     pub async fn run_background(&self) {
         background::run(Arc::clone(&self.inner)).await;
+    }
+
+    /// The table's current stream, if it has one.
+    pub fn stream_info(&self, table: &str) -> ApiResult<Option<StreamInfo>> {
+        streams::stream_info(&self.inner, table)
+    }
+
+    /// Records of one shard of a stream, from sequence number `from` on (for triggers).
+    pub fn read_shard(
+        &self,
+        stream: &StreamInfo,
+        shard: u16,
+        from: u64,
+        limit: usize,
+        bytes_max: usize,
+    ) -> ApiResult<Vec<ShardRecord>> {
+        streams::read_shard(&self.inner, stream, shard, from, limit, bytes_max)
+    }
+
+    /// The store the tables live on (triggers keep their checkpoints there too).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
     }
 
     /// The table names, in order.

@@ -661,3 +661,100 @@ pub fn trim(txn: &mut WriteTxn<'_>, retention_secs: u64, keys_max: usize) -> Api
     }
     Ok(false)
 }
+
+/// A table's current stream, as a trigger sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    pub id: u64,
+    pub arn: String,
+    pub shards: u16,
+    /// The Streams API's id of each shard, by index.
+    pub shard_ids: Vec<String>,
+    /// The sequence number of the stream's last record (0: none yet).
+    pub latest: u64,
+}
+
+/// One record of a shard, as a trigger delivers it.
+#[derive(Debug, Clone)]
+pub struct ShardRecord {
+    pub sequence: u64,
+    /// The record in Lambda's event shape (with `awsRegion` and `eventSourceARN`).
+    pub record: Value,
+    /// When the change was committed, in seconds since the epoch.
+    pub created: u64,
+    /// The record's size in bytes, as stored.
+    pub size: usize,
+}
+
+pub fn stream_info(inner: &Inner, table: &str) -> ApiResult<Option<StreamInfo>> {
+    let Some(def) = inner.catalog.get(table) else {
+        return Ok(None);
+    };
+    let Some(stream) = def.stream.as_ref().filter(|s| s.id != 0) else {
+        return Ok(None);
+    };
+    let read = inner.store.read()?;
+    let Some(meta) = read
+        .get(&keys::stream_key(stream.id))?
+        .as_deref()
+        .map(decode_meta)
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let latest = read
+        .get(&keys::stream_sequence_key(stream.id))?
+        .as_deref()
+        .map_or(0, read_u64);
+    Ok(Some(StreamInfo {
+        id: stream.id,
+        arn: meta.arn(inner),
+        shards: meta.shards,
+        shard_ids: (0..meta.shards).map(|s| meta.shard_id(s)).collect(),
+        latest,
+    }))
+}
+
+/// Up to `limit` records of a shard from sequence number `from` on, at most `bytes_max` bytes.
+pub fn read_shard(
+    inner: &Inner,
+    stream: &StreamInfo,
+    shard: u16,
+    from: u64,
+    limit: usize,
+    bytes_max: usize,
+) -> ApiResult<Vec<ShardRecord>> {
+    let read = inner.store.read()?;
+    let start = keys::record_key(stream.id, shard, from);
+    let end = keys::record_key(stream.id, shard, u64::MAX);
+    let mut records = Vec::new();
+    let mut bytes = 0;
+    for entry in read.range(Bound::Included(&start[..]), Bound::Included(&end[..]), false)? {
+        if records.len() == limit {
+            break;
+        }
+        let (key, value) = entry?;
+        if bytes + value.len() > bytes_max && !records.is_empty() {
+            break;
+        }
+        bytes += value.len();
+        let mut record: Value = serde_json::from_slice(&value).map_err(|error| {
+            tracing::error!(%error, "a stream record cannot be read");
+            ApiError::internal("a stream record cannot be read")
+        })?;
+        let created = record["dynamodb"]["ApproximateCreationDateTime"]
+            .as_u64()
+            .unwrap_or(0);
+        if let Some(object) = record.as_object_mut() {
+            object.insert("awsRegion".to_owned(), json!(inner.config.region));
+            object.insert("eventSourceARN".to_owned(), json!(stream.arn));
+        }
+        records.push(ShardRecord {
+            sequence: read_u64(key.get(11..).unwrap_or_default()),
+            record,
+            created,
+            size: value.len(),
+        });
+    }
+    Ok(records)
+}

@@ -1,0 +1,558 @@
+//! One trigger at work: a supervisor per trigger follows its table's current stream, and a task
+//! per shard delivers that shard's records in order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use manifest::{StartingPosition, TriggerSource, TriggerSpec};
+use runtime::{InvokeError, InvokeMeta};
+use serde_json::{Value, json};
+use tables::{ShardRecord, StreamInfo};
+
+use crate::TriggerContext;
+use crate::checkpoint;
+use crate::filter::{self, Pattern};
+use crate::limits::{BATCH_BYTES_MAX, RETRY_BACKOFF_MS_MAX, RETRY_BACKOFF_MS_MIN};
+
+/// What a trigger reports to the operator.
+#[derive(Debug, Clone)]
+pub enum TriggerEvent {
+    /// A trigger of the manifest cannot run (a bad filter pattern).
+    Invalid { error: String },
+    /// A batch failed and will be retried (or bisected).
+    BatchFailed {
+        trigger: String,
+        shard: String,
+        records: usize,
+        attempt: u32,
+        error: String,
+    },
+    /// A batch failed for good and its description went to the on-failure destination (or
+    /// was dropped, when there is none).
+    Discarded {
+        trigger: String,
+        shard: String,
+        records: usize,
+        condition: &'static str,
+        destination: Option<String>,
+    },
+}
+
+/// A trigger, ready to run.
+pub struct Plan {
+    /// Unique within the app; names the trigger's checkpoints.
+    pub name: String,
+    table: String,
+    function: String,
+    batch_size: usize,
+    window: Duration,
+    starting_position: StartingPosition,
+    maximum_retry_attempts: Option<u32>,
+    maximum_record_age_s: Option<u32>,
+    bisect: bool,
+    report_batch_item_failures: bool,
+    patterns: Vec<Pattern>,
+    on_failure: Option<String>,
+}
+
+impl Plan {
+    pub fn new(spec: &TriggerSpec, taken: &[String]) -> Result<Plan, String> {
+        let TriggerSource::Table(table) = &spec.source else {
+            return Err("only table triggers run in this release".to_owned());
+        };
+        let base = format!("table:{table}->{}", spec.function);
+        let mut name = base.clone();
+        let mut n = 2;
+        while taken.contains(&name) {
+            name = format!("{base}#{n}");
+            n += 1;
+        }
+        let patterns = spec
+            .filter_patterns
+            .iter()
+            .map(|text| {
+                Pattern::parse(text)
+                    .map_err(|e| format!("trigger {name}: filter pattern {text}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Plan {
+            name,
+            table: table.clone(),
+            function: spec.function.clone(),
+            batch_size: spec.batch_size.max(1) as usize,
+            window: Duration::from_millis(u64::from(spec.batching_window_ms)),
+            starting_position: spec.starting_position,
+            maximum_retry_attempts: spec.maximum_retry_attempts,
+            maximum_record_age_s: spec.maximum_record_age_s,
+            bisect: spec.bisect_batch_on_function_error,
+            report_batch_item_failures: spec.report_batch_item_failures,
+            patterns,
+            on_failure: spec.on_failure.as_ref().and_then(|d| match d {
+                TriggerSource::Table(table) => Some(table.clone()),
+                TriggerSource::Queue(_) => None,
+            }),
+        })
+    }
+}
+
+/// Follows the table's current stream: runs one task per shard, and starts over when the
+/// stream is replaced (disabled and enabled again).
+pub async fn supervise(plan: Arc<Plan>, context: TriggerContext) {
+    let mut commits = context.tables.store().commits();
+    loop {
+        let stream = match context.tables.stream_info(&plan.table) {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(trigger = %plan.name, %error, "cannot read the stream");
+                None
+            }
+        };
+        let Some(stream) = stream else {
+            if commits.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        let stream = Arc::new(stream);
+        let tasks: Vec<_> = (0..stream.shards)
+            .map(|shard| {
+                tokio::spawn(run_shard(
+                    Arc::clone(&plan),
+                    context.clone(),
+                    Arc::clone(&stream),
+                    shard,
+                ))
+            })
+            .collect();
+        // Watch for the stream being replaced.
+        loop {
+            if commits.changed().await.is_err() {
+                break;
+            }
+            let current = context.tables.stream_info(&plan.table).ok().flatten();
+            if current.as_ref().map(|s| s.id) != Some(stream.id) {
+                break;
+            }
+        }
+        for task in tasks {
+            task.abort();
+        }
+    }
+}
+
+/// How a batch ended.
+enum Outcome {
+    Success,
+    /// The function reported these records (by sequence number) as failed.
+    Partial(u64),
+    Failed {
+        error: String,
+        function_error: &'static str,
+    },
+}
+
+async fn run_shard(plan: Arc<Plan>, context: TriggerContext, stream: Arc<StreamInfo>, shard: u16) {
+    let shard_id = stream
+        .shard_ids
+        .get(usize::from(shard))
+        .cloned()
+        .unwrap_or_default();
+    let store = context.tables.store().clone();
+    let mut commits = store.commits();
+    let mut next = match checkpoint::load(&store, &plan.name, stream.id, shard) {
+        Ok(Some(next)) => next,
+        Ok(None) => {
+            let start = match plan.starting_position {
+                StartingPosition::TrimHorizon => 0,
+                StartingPosition::Latest => stream.latest + 1,
+            };
+            // Fix LATEST now, so a restart does not skip what was written meanwhile.
+            if let Err(error) = checkpoint::save(&store, &plan.name, stream.id, shard, start).await
+            {
+                tracing::warn!(trigger = %plan.name, %error, "cannot save the checkpoint");
+            }
+            start
+        }
+        Err(error) => {
+            tracing::warn!(trigger = %plan.name, %error, "cannot read the checkpoint");
+            return;
+        }
+    };
+    loop {
+        // Mark what has been seen before reading, so a commit in between wakes the wait below.
+        commits.borrow_and_update();
+        let mut records =
+            match context
+                .tables
+                .read_shard(&stream, shard, next, plan.batch_size, BATCH_BYTES_MAX)
+            {
+                Ok(records) => records,
+                Err(error) => {
+                    tracing::warn!(trigger = %plan.name, %error, "cannot read the stream");
+                    tokio::time::sleep(Duration::from_millis(RETRY_BACKOFF_MS_MAX)).await;
+                    continue;
+                }
+            };
+        if records.is_empty() {
+            if commits.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        if records.len() < plan.batch_size && !plan.window.is_zero() {
+            // The batching window: wait for a full batch or the end of the window.
+            let deadline = tokio::time::Instant::now() + plan.window;
+            while records.len() < plan.batch_size {
+                tokio::select! {
+                    changed = commits.changed() => if changed.is_err() { return },
+                    () = tokio::time::sleep_until(deadline) => break,
+                }
+                if let Ok(more) = context.tables.read_shard(
+                    &stream,
+                    shard,
+                    next,
+                    plan.batch_size,
+                    BATCH_BYTES_MAX,
+                ) {
+                    records = more;
+                }
+            }
+        }
+        let last = records.last().map_or(next, |r| r.sequence);
+        let batch: Vec<ShardRecord> = records
+            .into_iter()
+            .filter(|r| filter::passes(&plan.patterns, &r.record))
+            .collect();
+        if !batch.is_empty() {
+            deliver(&plan, &context, &stream, &shard_id, shard, batch).await;
+        }
+        next = last + 1;
+        if let Err(error) = checkpoint::save(&store, &plan.name, stream.id, shard, next).await {
+            tracing::warn!(trigger = %plan.name, %error, "cannot save the checkpoint");
+        }
+    }
+}
+
+/// Delivers one batch until it succeeds or is given up: retries with capped backoff, splits it
+/// in two on function errors when bisecting, honours partial batch responses, and hands what
+/// fails for good to the on-failure destination. Moves the checkpoint past each part that is done.
+async fn deliver(
+    plan: &Plan,
+    context: &TriggerContext,
+    stream: &StreamInfo,
+    shard_id: &str,
+    shard: u16,
+    batch: Vec<ShardRecord>,
+) {
+    let store = context.tables.store();
+    let mut pending: VecDeque<(Vec<ShardRecord>, u32)> = VecDeque::from([(batch, 0)]);
+    while let Some((mut batch, mut attempts)) = pending.pop_front() {
+        loop {
+            let (outcome, request_id) = invoke(plan, context, &batch).await;
+            let (error, function_error) = match outcome {
+                Outcome::Success => break,
+                Outcome::Partial(lowest) => {
+                    // Everything before the lowest failed record succeeded.
+                    let _ = checkpoint::save(store, &plan.name, stream.id, shard, lowest).await;
+                    batch.retain(|r| r.sequence >= lowest);
+                    ("the function reported failed records".to_owned(), "Handled")
+                }
+                Outcome::Failed {
+                    error,
+                    function_error,
+                } => {
+                    if function_error == "Throttled" {
+                        // Throttles retry without counting, as on Lambda.
+                        backoff(attempts).await;
+                        continue;
+                    }
+                    (error, function_error)
+                }
+            };
+            attempts += 1;
+            (context.report)(TriggerEvent::BatchFailed {
+                trigger: plan.name.clone(),
+                shard: shard_id.to_owned(),
+                records: batch.len(),
+                attempt: attempts,
+                error: error.clone(),
+            });
+            let condition = if plan
+                .maximum_retry_attempts
+                .is_some_and(|max| attempts > max)
+            {
+                Some("RetryAttemptsExhausted")
+            } else if plan
+                .maximum_record_age_s
+                .is_some_and(|max| age_secs(&batch) > u64::from(max))
+            {
+                Some("RecordAgeExceeded")
+            } else {
+                None
+            };
+            if let Some(condition) = condition {
+                on_failure(
+                    plan,
+                    context,
+                    stream,
+                    shard_id,
+                    &batch,
+                    condition,
+                    attempts,
+                    &request_id,
+                    function_error,
+                )
+                .await;
+                break;
+            }
+            if plan.bisect && batch.len() > 1 {
+                let second = batch.split_off(batch.len() / 2);
+                pending.push_front((second, attempts));
+                pending.push_front((batch, attempts));
+                break;
+            }
+            backoff(attempts).await;
+        }
+        // The part that succeeded or was given up is done: the next one starts here.
+        if let Some(next) = pending
+            .front()
+            .and_then(|(b, _)| b.first())
+            .map(|r| r.sequence)
+        {
+            let _ = checkpoint::save(store, &plan.name, stream.id, shard, next).await;
+        }
+    }
+}
+
+fn age_secs(batch: &[ShardRecord]) -> u64 {
+    let oldest = batch.iter().map(|r| r.created).min().unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    now.saturating_sub(oldest)
+}
+
+async fn backoff(attempts: u32) {
+    let ms = RETRY_BACKOFF_MS_MIN
+        .saturating_mul(1u64 << attempts.saturating_sub(1).min(16))
+        .min(RETRY_BACKOFF_MS_MAX);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+/// Invokes the function with Lambda's DynamoDB event for `batch`.
+async fn invoke(plan: &Plan, context: &TriggerContext, batch: &[ShardRecord]) -> (Outcome, String) {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let app = context.snapshot.load_full();
+    let Some(function) = app.functions.get(&plan.function) else {
+        return (
+            Outcome::Failed {
+                error: format!("function {} is not in the running app", plan.function),
+                function_error: "Unhandled",
+            },
+            request_id,
+        );
+    };
+    let event = json!({ "Records": batch.iter().map(|r| &r.record).collect::<Vec<_>>() });
+    let payload = Bytes::from(event.to_string());
+    let invocation = function
+        .invoke(
+            &payload,
+            InvokeMeta {
+                request_id: request_id.clone(),
+            },
+        )
+        .await;
+    context
+        .observer
+        .invocation_finished(&invocation.report, invocation.result.as_ref().err());
+    let outcome = match invocation.result {
+        Ok(response) => judge_response(plan, batch, &response),
+        Err(InvokeError::Throttled { .. }) => Outcome::Failed {
+            error: "throttled".to_owned(),
+            function_error: "Throttled",
+        },
+        Err(error @ InvokeError::Function { .. }) => Outcome::Failed {
+            error: error.to_string(),
+            function_error: "Handled",
+        },
+        Err(error) => Outcome::Failed {
+            error: error.to_string(),
+            function_error: "Unhandled",
+        },
+    };
+    (outcome, request_id)
+}
+
+/// Reads a successful response: with partial batch responses on, `batchItemFailures` names the
+/// failed records; an identifier that is empty or names no record of the batch fails it all.
+fn judge_response(plan: &Plan, batch: &[ShardRecord], response: &[u8]) -> Outcome {
+    if !plan.report_batch_item_failures {
+        return Outcome::Success;
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(response) else {
+        return Outcome::Success;
+    };
+    let Some(failures) = value.get("batchItemFailures").and_then(Value::as_array) else {
+        return Outcome::Success;
+    };
+    let mut lowest: Option<u64> = None;
+    for failure in failures {
+        let identifier = failure
+            .get("itemIdentifier")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let matched = batch.iter().find(|r| {
+            r.record["dynamodb"]["SequenceNumber"].as_str() == Some(identifier)
+                && !identifier.is_empty()
+        });
+        match matched {
+            Some(record) => {
+                lowest = Some(lowest.map_or(record.sequence, |l| l.min(record.sequence)))
+            }
+            None => {
+                return Outcome::Failed {
+                    error: format!(
+                        "batchItemFailures names no record of the batch: {identifier:?}"
+                    ),
+                    function_error: "Handled",
+                };
+            }
+        }
+    }
+    match lowest {
+        Some(lowest) => Outcome::Partial(lowest),
+        None => Outcome::Success,
+    }
+}
+
+/// Hands a batch that failed for good to the on-failure destination (a table): Lambda's
+/// on-failure record, metadata only.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; the record needs all of it"
+)]
+async fn on_failure(
+    plan: &Plan,
+    context: &TriggerContext,
+    stream: &StreamInfo,
+    shard_id: &str,
+    batch: &[ShardRecord],
+    condition: &'static str,
+    attempts: u32,
+    request_id: &str,
+    function_error: &str,
+) {
+    let sequence = |r: Option<&ShardRecord>| {
+        r.and_then(|r| {
+            r.record["dynamodb"]["SequenceNumber"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+    };
+    let arrival = |r: Option<&ShardRecord>| r.map(|r| rfc3339(r.created)).unwrap_or_default();
+    let record = json!({
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": runtime::function_arn(&plan.function),
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": function_error,
+        },
+        "version": "1.0",
+        "timestamp": rfc3339_now(),
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": sequence(batch.first()),
+            "endSequenceNumber": sequence(batch.last()),
+            "approximateArrivalOfFirstRecord": arrival(batch.first()),
+            "approximateArrivalOfLastRecord": arrival(batch.last()),
+            "batchSize": batch.len(),
+            "streamArn": stream.arn,
+        },
+    });
+    let destination = plan.on_failure.clone();
+    if let Some(table) = &destination
+        && let Err(error) = put_failure(context, table, &record).await
+    {
+        tracing::warn!(trigger = %plan.name, %error, "cannot write to the on-failure destination");
+    }
+    (context.report)(TriggerEvent::Discarded {
+        trigger: plan.name.clone(),
+        shard: shard_id.to_owned(),
+        records: batch.len(),
+        condition,
+        destination,
+    });
+}
+
+/// Writes the on-failure record as an item: a fresh id under the table's partition key, and the
+/// record's fields as attributes.
+async fn put_failure(context: &TriggerContext, table: &str, record: &Value) -> Result<(), String> {
+    let described = context
+        .tables
+        .handle(
+            "DescribeTable",
+            json!({ "TableName": table }).to_string().as_bytes(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let key_name = described["Table"]["KeySchema"][0]["AttributeName"]
+        .as_str()
+        .ok_or("the destination table has no key schema")?
+        .to_owned();
+    let mut item = serde_json::Map::new();
+    item.insert(key_name, json!({ "S": uuid::Uuid::new_v4().to_string() }));
+    if let Value::Object(fields) = record {
+        for (name, value) in fields {
+            item.insert(name.clone(), to_attribute(value));
+        }
+    }
+    context
+        .tables
+        .handle(
+            "PutItem",
+            json!({ "TableName": table, "Item": item })
+                .to_string()
+                .as_bytes(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Plain JSON as a DynamoDB attribute value.
+fn to_attribute(value: &Value) -> Value {
+    match value {
+        Value::Null => json!({ "NULL": true }),
+        Value::Bool(b) => json!({ "BOOL": b }),
+        Value::Number(n) => json!({ "N": n.to_string() }),
+        Value::String(s) => json!({ "S": s }),
+        Value::Array(items) => json!({ "L": items.iter().map(to_attribute).collect::<Vec<_>>() }),
+        Value::Object(fields) => json!({
+            "M": fields.iter().map(|(k, v)| (k.clone(), to_attribute(v))).collect::<serde_json::Map<_, _>>()
+        }),
+    }
+}
+
+fn rfc3339(secs: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(0))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn rfc3339_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
