@@ -722,14 +722,30 @@ async fn writes_that_change_nothing_write_no_record() {
     let a = item(&[("id", s("a")), ("v", n("1")), ("tags", ss(&["x", "y"]))]);
     put(client, "carts", a.clone()).await;
 
-    // The same item again, its set in another order.
+    let only_the_insert = async |what: &str| {
+        let records = read_all(streams, &arn).await;
+        assert_eq!(
+            records.iter().map(event_name).collect::<Vec<_>>(),
+            ["INSERT"],
+            "no record for {what}: {records:#?}"
+        );
+    };
+    put(client, "carts", a.clone()).await;
+    only_the_insert("the same item put again").await;
     put(
         client,
         "carts",
-        item(&[("id", s("a")), ("v", n("1.0")), ("tags", ss(&["y", "x"]))]),
+        item(&[("id", s("a")), ("v", n("1.0")), ("tags", ss(&["x", "y"]))]),
     )
     .await;
-    // An update to the values the item already has, and the removal of a missing attribute.
+    only_the_insert("the same item put again, with 1 written as 1.0").await;
+    put(
+        client,
+        "carts",
+        item(&[("id", s("a")), ("v", n("1")), ("tags", ss(&["y", "x"]))]),
+    )
+    .await;
+    only_the_insert("the same item put again, its string set in another order").await;
     client
         .update_item()
         .table_name("carts")
@@ -740,6 +756,18 @@ async fn writes_that_change_nothing_write_no_record() {
         .send()
         .await
         .expect("no-op update");
+    only_the_insert("an update to the value the item has, and the removal of a missing attribute")
+        .await;
+    client
+        .update_item()
+        .table_name("carts")
+        .set_key(Some(key_a.clone()))
+        .update_expression("SET tags = :tags")
+        .expression_attribute_values(":tags", ss(&["y", "x"]))
+        .send()
+        .await
+        .expect("no-op update of a set");
+    only_the_insert("an update setting the set it has, in another order").await;
     // Failed conditions.
     expect_error(
         client
@@ -775,8 +803,9 @@ async fn writes_that_change_nothing_write_no_record() {
             .await,
         "ConditionalCheckFailedException",
     );
-    // A delete of a missing item.
+    only_the_insert("a put, an update and a delete whose conditions failed").await;
     delete(client, "carts", item(&[("id", s("missing"))])).await;
+    only_the_insert("a delete of a missing item").await;
     // A cancelled transaction: its put of a new item must leave no record either.
     let new_item = TransactWriteItem::builder()
         .put(
@@ -807,13 +836,18 @@ async fn writes_that_change_nothing_write_no_record() {
             .await,
         "TransactionCanceledException",
     );
-    // A batch that puts the same item again and deletes a missing one.
+    only_the_insert("a cancelled transaction").await;
+    // A batch that puts the same item again (its set in another order) and deletes a missing one.
     let batch = client
         .batch_write_item()
         .request_items(
             "carts",
             vec![
-                put_request(a.clone()),
+                put_request(item(&[
+                    ("id", s("a")),
+                    ("v", n("1")),
+                    ("tags", ss(&["y", "x"])),
+                ])),
                 delete_request(item(&[("id", s("gone"))])),
             ],
         )
@@ -824,6 +858,7 @@ async fn writes_that_change_nothing_write_no_record() {
         batch.unprocessed_items().is_none_or(HashMap::is_empty),
         "{batch:?}"
     );
+    only_the_insert("a batch of a put of the same item and a delete of a missing one").await;
 
     delete(client, "carts", key_a.clone()).await;
     let records = read_all(streams, &arn).await;
