@@ -208,7 +208,7 @@ pub async fn batch_write_item(inner: &Inner, request: Obj<'_>) -> ApiResult<Valu
             for write in &writes {
                 let def = catalog::current_def(txn, &write.def)?;
                 let old = write::load(txn, &def, &write.primary)?;
-                if old.is_none() && write.item.is_none() || old == write.item {
+                if write::unchanged(old.as_ref(), write.item.as_ref()) {
                     continue;
                 }
                 write::apply(txn, &def, &write.primary, old.as_ref(), write.item.as_ref())?;

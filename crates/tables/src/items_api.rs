@@ -188,7 +188,7 @@ pub async fn put_item(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
             {
                 return Err(condition_failed(old.as_ref(), return_old_on_failure));
             }
-            if old.as_ref() != Some(&item) {
+            if !write::unchanged(old.as_ref(), Some(&item)) {
                 write::apply(txn, &def, &primary, old.as_ref(), Some(&item))?;
             }
             Ok(old)
@@ -305,7 +305,7 @@ pub async fn update_item(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
                 return Err(condition_failed(old.as_ref(), return_old_on_failure));
             }
             let new = compute_update(&def, &key, old.as_ref(), exprs.update.as_ref())?;
-            if old.as_ref() != Some(&new) {
+            if !write::unchanged(old.as_ref(), Some(&new)) {
                 write::apply(txn, &def, &primary, old.as_ref(), Some(&new))?;
             }
             Ok(Updated { old, new })

@@ -370,15 +370,16 @@ pub fn describe_stream(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
             break;
         }
         let (first, last) = shard_bounds(&read, &meta, shard)?;
-        let mut range = json!({
-            "StartingSequenceNumber": sequence_number(first.unwrap_or(current + 1).max(meta.trimmed_before)),
-        });
+        let starting = first.unwrap_or(current + 1).max(meta.trimmed_before);
+        let mut range = json!({ "StartingSequenceNumber": sequence_number(starting) });
+        // A closed shard has an end, even an empty one (then it ends where it starts).
         if meta.disabled_at.is_some()
-            && let (Some(last), Some(object)) = (last, range.as_object_mut())
+            && let Some(object) = range.as_object_mut()
         {
+            let ending = last.unwrap_or(starting);
             object.insert(
                 "EndingSequenceNumber".to_owned(),
-                json!(sequence_number(last)),
+                json!(sequence_number(ending)),
             );
         }
         shards.push(json!({"ShardId": id, "SequenceNumberRange": range}));
@@ -568,6 +569,13 @@ pub fn get_records(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
         })?;
         if let Some(object) = record.as_object_mut() {
             object.insert("awsRegion".to_owned(), json!(inner.config.region));
+            // The Streams API spells the identity's members with capitals; Lambda's event does not.
+            if let Some(identity) = object.get_mut("userIdentity") {
+                *identity = json!({
+                    "Type": identity["type"].clone(),
+                    "PrincipalId": identity["principalId"].clone(),
+                });
+            }
         }
         records.push(record);
     }
@@ -729,7 +737,11 @@ pub fn read_shard(
     let end = keys::record_key(stream.id, shard, u64::MAX);
     let mut records = Vec::new();
     let mut bytes = 0;
-    for entry in read.range(Bound::Included(&start[..]), Bound::Included(&end[..]), false)? {
+    for entry in read.range(
+        Bound::Included(&start[..]),
+        Bound::Included(&end[..]),
+        false,
+    )? {
         if records.len() == limit {
             break;
         }

@@ -250,7 +250,7 @@ pub async fn transact_write_items(inner: &Inner, request: Obj<'_>) -> ApiResult<
                 return Err(error);
             }
             for (def, old, new, primary) in planned {
-                if old != new {
+                if !write::unchanged(old.as_ref(), new.as_ref()) {
                     write::apply(txn, &def, primary, old.as_ref(), new.as_ref())?;
                 }
             }

@@ -127,6 +127,22 @@ pub fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Whether a write would leave the item as it is: then it writes nothing and leaves no stream
+/// record. Sets compare as sets (their order is not significant), numbers by value.
+pub fn unchanged(old: Option<&Item>, new: Option<&Item>) -> bool {
+    match (old, new) {
+        (None, None) => true,
+        (Some(old), Some(new)) => {
+            old.len() == new.len()
+                && old.iter().all(|(name, value)| {
+                    new.get(name)
+                        .is_some_and(|other| items::value::values_equal(value, other))
+                })
+        }
+        _ => false,
+    }
+}
+
 /// Item count and size of a table or an index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counter {

@@ -15,3 +15,4 @@ mod tables_errors;
 mod tables_items;
 mod tables_query;
 mod tables_wasm;
+mod streams;
