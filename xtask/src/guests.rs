@@ -65,6 +65,12 @@ const GUESTS: &[Guest] = &[
         output: "test-programs/wasm/test_trigger.wasm",
         input_dirs: &["wit", "sdk/rust", "test-programs/trigger"],
     },
+    Guest {
+        package: "test-trigger-bench",
+        artifact: "test_trigger_bench.wasm",
+        output: "test-programs/wasm/test_trigger_bench.wasm",
+        input_dirs: &["wit", "sdk/rust", "test-programs/trigger-bench"],
+    },
 ];
 
 const TARGET: &str = "wasm32-wasip2";
