@@ -251,6 +251,7 @@ async fn deliver(
     while let Some((mut batch, mut attempts)) = pending.pop_front() {
         loop {
             let (outcome, request_id) = invoke(plan, context, &batch).await;
+            let partial = matches!(outcome, Outcome::Partial(_));
             let (error, function_error) = match outcome {
                 Outcome::Success => break,
                 Outcome::Partial(lowest) => {
@@ -271,24 +272,30 @@ async fn deliver(
                     (error, function_error)
                 }
             };
-            attempts += 1;
+            // Splitting a failed batch does not count as a retry, as on Lambda: halves are
+            // tried (and split again) until the failing records stand alone.
+            let split = plan.bisect && !partial && batch.len() > 1;
+            if !split {
+                attempts += 1;
+            }
             (context.report)(TriggerEvent::BatchFailed {
                 trigger: plan.name.clone(),
                 shard: shard_id.to_owned(),
                 records: batch.len(),
-                attempt: attempts,
+                attempt: attempts.max(1),
                 error: error.clone(),
             });
             let condition = if plan
-                .maximum_retry_attempts
-                .is_some_and(|max| attempts > max)
-            {
-                Some("RetryAttemptsExhausted")
-            } else if plan
                 .maximum_record_age_s
                 .is_some_and(|max| age_secs(&batch) > u64::from(max))
             {
                 Some("RecordAgeExceeded")
+            } else if !split
+                && plan
+                    .maximum_retry_attempts
+                    .is_some_and(|max| attempts > max)
+            {
+                Some("RetryAttemptsExhausted")
             } else {
                 None
             };
@@ -300,14 +307,14 @@ async fn deliver(
                     shard_id,
                     &batch,
                     condition,
-                    attempts,
+                    attempts.max(1),
                     &request_id,
                     function_error,
                 )
                 .await;
                 break;
             }
-            if plan.bisect && batch.len() > 1 {
+            if split {
                 let second = batch.split_off(batch.len() / 2);
                 pending.push_front((second, attempts));
                 pending.push_front((batch, attempts));
