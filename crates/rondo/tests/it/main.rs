@@ -15,4 +15,5 @@ mod tables_errors;
 mod tables_items;
 mod tables_query;
 mod tables_wasm;
+mod triggers;
 mod streams;
