@@ -16,4 +16,5 @@ mod tables_items;
 mod tables_query;
 mod tables_wasm;
 mod triggers;
+mod triggers_crash;
 mod streams;
