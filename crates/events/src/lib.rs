@@ -7,7 +7,6 @@
 //! only after a batch succeeded (or was handed to the on-failure destination), so delivery is
 //! at least once and in order per shard. Tasks wake on the store's commits, not on a timer.
 
-pub mod filter;
 pub mod limits;
 
 mod checkpoint;

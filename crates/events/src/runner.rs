@@ -13,8 +13,8 @@ use tables::{ShardRecord, StreamInfo};
 
 use crate::TriggerContext;
 use crate::checkpoint;
-use crate::filter::{self, Pattern};
 use crate::limits::{BATCH_BYTES_MAX, RETRY_BACKOFF_MS_MAX, RETRY_BACKOFF_MS_MIN};
+use patterns::Pattern;
 
 /// What a trigger reports to the operator.
 #[derive(Debug, Clone)]
@@ -223,7 +223,7 @@ async fn run_shard(plan: Arc<Plan>, context: TriggerContext, stream: Arc<StreamI
         let last = records.last().map_or(next, |r| r.sequence);
         let batch: Vec<ShardRecord> = records
             .into_iter()
-            .filter(|r| filter::passes(&plan.patterns, &r.record))
+            .filter(|r| patterns::passes(&plan.patterns, &r.record))
             .collect();
         if !batch.is_empty() {
             deliver(&plan, &context, &stream, &shard_id, shard, batch).await;

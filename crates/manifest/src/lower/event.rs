@@ -213,6 +213,8 @@ fn filter_patterns(patterns: &[Spanned<String>], scope: &mut Scope<'_, '_>) -> V
     for pattern in patterns {
         if let Err(why) = check::json_object(pattern.get_ref()) {
             scope.error(pattern.span(), format!("filter pattern {why}"));
+        } else if let Err(why) = patterns::Pattern::parse(pattern.get_ref()) {
+            scope.error(pattern.span(), format!("filter pattern: {why}"));
         }
     }
     patterns

@@ -1,4 +1,5 @@
 //! FilterCriteria: EventBridge-style patterns that decide which records a trigger delivers.
+//! Pure, so the manifest checks patterns at load and the trigger runner matches with the same code.
 //!
 //! A pattern mirrors the record's structure.
 //! The fields of a pattern object are AND-ed; a field's value is either a nested pattern object
