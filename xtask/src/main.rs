@@ -10,6 +10,7 @@
 
 mod bench;
 mod bench_tables;
+mod bench_triggers;
 mod fuzz;
 mod guests;
 
@@ -31,6 +32,8 @@ commands:
   bench tables [--quick]    rondo's tables against dynalite (installed with npm under
                             <temp>/rondo-bench): PutItem, GetItem and Query at 1, 16 and 64
                             connections, with a Rust load generator
+  bench triggers [--quick]  commit -> handler start latency through a stream trigger (p50, p99,
+                            p99.9) and records/s through one and eight triggers, on rondo dev
   fuzz [--seconds N]        the expression parser's libFuzzer target (crates/items/fuzz) for N
                             seconds (default 60); installs cargo-fuzz under <temp>/rondo-tools
                             when it is missing
@@ -61,6 +64,8 @@ fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         ["bench", "http", "--quick"] => bench::http(root, true),
         ["bench", "tables"] => bench_tables::tables(root, false),
         ["bench", "tables", "--quick"] => bench_tables::tables(root, true),
+        ["bench", "triggers"] => bench_triggers::triggers(root, false),
+        ["bench", "triggers", "--quick"] => bench_triggers::triggers(root, true),
         ["fuzz", rest @ ..] => fuzz::fuzz(root, rest),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
