@@ -2,15 +2,25 @@
 //! kept in the store and moved only after a batch succeeded (or was sent to its on-failure
 //! destination), so a restart resumes exactly there.
 //!
-//! Key: `0x04 'k' <trigger name> 0x00 <stream id u64> <shard u16>` → next sequence (u64 BE).
+//! Key: `0x04 'k' <trigger name> 0x00 <stream id u64> <shard u16> [<lanes u8> <lane u8>]` → next
+//! sequence (u64 BE). With a parallelization factor above 1 each lane of a shard has its own.
 
 use store::Store;
 
 const AREA: u8 = 0x04;
 const CHECKPOINTS: u8 = b'k';
 
-fn key(trigger: &str, stream: u64, shard: u16) -> Vec<u8> {
-    let mut key = Vec::with_capacity(trigger.len() + 13);
+/// Where a shard (or one lane of it) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub stream: u64,
+    pub shard: u16,
+    /// `(lanes, lane)` when the shard is split by a parallelization factor above 1.
+    pub lane: Option<(u8, u8)>,
+}
+
+fn shard_prefix(trigger: &str, stream: u64, shard: u16) -> Vec<u8> {
+    let mut key = Vec::with_capacity(trigger.len() + 15);
     key.push(AREA);
     key.push(CHECKPOINTS);
     key.extend_from_slice(trigger.as_bytes());
@@ -20,35 +30,54 @@ fn key(trigger: &str, stream: u64, shard: u16) -> Vec<u8> {
     key
 }
 
-/// The checkpoint, if the trigger has one for this shard.
-pub fn load(
-    store: &Store,
-    trigger: &str,
-    stream: u64,
-    shard: u16,
-) -> Result<Option<u64>, store::StoreError> {
+fn key(trigger: &str, place: Place) -> Vec<u8> {
+    let mut key = shard_prefix(trigger, place.stream, place.shard);
+    if let Some((lanes, lane)) = place.lane {
+        key.extend_from_slice(&[lanes, lane]);
+    }
+    key
+}
+
+fn decode(bytes: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
+}
+
+/// The checkpoint of this place. When it has none but the shard has checkpoints under another
+/// parallelization factor (the factor changed), the lowest of them: nothing is skipped, and
+/// what some lanes had already delivered may be delivered again (at least once).
+pub fn load(store: &Store, trigger: &str, place: Place) -> Result<Option<u64>, store::StoreError> {
     let read = store.read()?;
-    Ok(read
-        .get(&key(trigger, stream, shard))?
-        .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
-        .map(u64::from_be_bytes))
+    if let Some(next) = read.get(&key(trigger, place))?.as_deref().and_then(decode) {
+        return Ok(Some(next));
+    }
+    let prefix = shard_prefix(trigger, place.stream, place.shard);
+    let mut end = prefix.clone();
+    end.extend_from_slice(&[0xFF, 0xFF, 0xFF]);
+    let mut lowest: Option<u64> = None;
+    for entry in read.range(
+        std::ops::Bound::Included(&prefix[..]),
+        std::ops::Bound::Included(&end[..]),
+        false,
+    )? {
+        let (_, value) = entry?;
+        if let Some(next) = decode(&value) {
+            lowest = Some(lowest.map_or(next, |l| l.min(next)));
+        }
+    }
+    Ok(lowest)
 }
 
 /// Moves the checkpoint to `next` (durably) unless it is already there or beyond.
 pub async fn save(
     store: &Store,
     trigger: &str,
-    stream: u64,
-    shard: u16,
+    place: Place,
     next: u64,
 ) -> Result<(), store::StoreError> {
-    let key = key(trigger, stream, shard);
+    let key = key(trigger, place);
     store
         .write(move |txn| -> Result<(), store::StoreError> {
-            let current = txn
-                .get(&key)?
-                .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
-                .map(u64::from_be_bytes);
+            let current = txn.get(&key)?.as_deref().and_then(decode);
             if current.is_none_or(|current| current < next) {
                 txn.put(&key, &next.to_be_bytes())?;
             }

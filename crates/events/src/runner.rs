@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tables::{ShardRecord, StreamInfo};
 
 use crate::TriggerContext;
-use crate::checkpoint;
+use crate::checkpoint::{self, Place};
 use crate::limits::{BATCH_BYTES_MAX, RETRY_BACKOFF_MS_MAX, RETRY_BACKOFF_MS_MIN};
 use patterns::Pattern;
 
@@ -52,6 +52,8 @@ pub struct Plan {
     maximum_retry_attempts: Option<u32>,
     maximum_record_age_s: Option<u32>,
     bisect: bool,
+    /// Concurrent batches per shard (1..=10); each item's records stay in one lane, in order.
+    parallelization_factor: u8,
     report_batch_item_failures: bool,
     patterns: Vec<Pattern>,
     on_failure: Option<String>,
@@ -87,6 +89,8 @@ impl Plan {
             maximum_retry_attempts: spec.maximum_retry_attempts,
             maximum_record_age_s: spec.maximum_record_age_s,
             bisect: spec.bisect_batch_on_function_error,
+            parallelization_factor: u8::try_from(spec.parallelization_factor.clamp(1, 10))
+                .unwrap_or(1),
             report_batch_item_failures: spec.report_batch_item_failures,
             patterns,
             on_failure: spec.on_failure.as_ref().and_then(|d| match d {
@@ -116,13 +120,25 @@ pub async fn supervise(plan: Arc<Plan>, context: TriggerContext) {
             continue;
         };
         let stream = Arc::new(stream);
+        let lanes = plan.parallelization_factor;
         let tasks: Vec<_> = (0..stream.shards)
-            .map(|shard| {
+            .flat_map(|shard| {
+                (0..lanes).map(move |lane| Place {
+                    stream: 0,
+                    shard,
+                    lane: (lanes > 1).then_some((lanes, lane)),
+                })
+            })
+            .map(|place| {
+                let place = Place {
+                    stream: stream.id,
+                    ..place
+                };
                 tokio::spawn(run_shard(
                     Arc::clone(&plan),
                     context.clone(),
                     Arc::clone(&stream),
-                    shard,
+                    place,
                 ))
             })
             .collect();
@@ -153,7 +169,69 @@ enum Outcome {
     },
 }
 
-async fn run_shard(plan: Arc<Plan>, context: TriggerContext, stream: Arc<StreamInfo>, shard: u16) {
+/// Records of one lane of a shard from `from` on: at most `batch_size` of the lane's records,
+/// and the sequence number of the last record looked at (records of other lanes are passed
+/// over, so the lane's checkpoint can move past them).
+fn read_lane(
+    context: &TriggerContext,
+    stream: &StreamInfo,
+    place: Place,
+    from: u64,
+    batch_size: usize,
+) -> Result<(Vec<ShardRecord>, Option<u64>), tables::ApiError> {
+    let Some((lanes, lane)) = place.lane else {
+        let records =
+            context
+                .tables
+                .read_shard(stream, place.shard, from, batch_size, BATCH_BYTES_MAX)?;
+        let last = records.last().map(|r| r.sequence);
+        return Ok((records, last));
+    };
+    let chunk = batch_size.saturating_mul(usize::from(lanes));
+    let mut mine = Vec::new();
+    let mut bytes = 0;
+    let mut last = None;
+    let mut from = from;
+    loop {
+        let records =
+            context
+                .tables
+                .read_shard(stream, place.shard, from, chunk, BATCH_BYTES_MAX)?;
+        let exhausted = records.len() < chunk;
+        for record in records {
+            // The table's hash picked the shard (hash % shards); the lane takes the next bits.
+            let record_lane = (record.partition_hash / u32::from(stream.shards)) % u32::from(lanes);
+            if record_lane == u32::from(lane) {
+                if mine.len() == batch_size
+                    || bytes + record.size > BATCH_BYTES_MAX && !mine.is_empty()
+                {
+                    return Ok((mine, last));
+                }
+                bytes += record.size;
+                last = Some(record.sequence);
+                mine.push(record);
+            } else {
+                last = Some(record.sequence);
+            }
+            from = record_sequence_after(last);
+        }
+        if exhausted {
+            return Ok((mine, last));
+        }
+    }
+}
+
+fn record_sequence_after(last: Option<u64>) -> u64 {
+    last.map_or(0, |l| l + 1)
+}
+
+async fn run_shard(
+    plan: Arc<Plan>,
+    context: TriggerContext,
+    stream: Arc<StreamInfo>,
+    place: Place,
+) {
+    let shard = place.shard;
     let shard_id = stream
         .shard_ids
         .get(usize::from(shard))
@@ -161,7 +239,7 @@ async fn run_shard(plan: Arc<Plan>, context: TriggerContext, stream: Arc<StreamI
         .unwrap_or_default();
     let store = context.tables.store().clone();
     let mut commits = store.commits();
-    let mut next = match checkpoint::load(&store, &plan.name, stream.id, shard) {
+    let mut next = match checkpoint::load(&store, &plan.name, place) {
         Ok(Some(next)) => next,
         Ok(None) => {
             let start = match plan.starting_position {
@@ -169,8 +247,7 @@ async fn run_shard(plan: Arc<Plan>, context: TriggerContext, stream: Arc<StreamI
                 StartingPosition::Latest => stream.latest + 1,
             };
             // Fix LATEST now, so a restart does not skip what was written meanwhile.
-            if let Err(error) = checkpoint::save(&store, &plan.name, stream.id, shard, start).await
-            {
+            if let Err(error) = checkpoint::save(&store, &plan.name, place, start).await {
                 tracing::warn!(trigger = %plan.name, %error, "cannot save the checkpoint");
             }
             start
@@ -183,12 +260,9 @@ async fn run_shard(plan: Arc<Plan>, context: TriggerContext, stream: Arc<StreamI
     loop {
         // Mark what has been seen before reading, so a commit in between wakes the wait below.
         commits.borrow_and_update();
-        let mut records =
-            match context
-                .tables
-                .read_shard(&stream, shard, next, plan.batch_size, BATCH_BYTES_MAX)
-            {
-                Ok(records) => records,
+        let (mut records, mut last) =
+            match read_lane(&context, &stream, place, next, plan.batch_size) {
+                Ok(read) => read,
                 Err(error) => {
                     tracing::warn!(trigger = %plan.name, %error, "cannot read the stream");
                     tokio::time::sleep(Duration::from_millis(RETRY_BACKOFF_MS_MAX)).await;
@@ -196,6 +270,11 @@ async fn run_shard(plan: Arc<Plan>, context: TriggerContext, stream: Arc<StreamI
                 }
             };
         if records.is_empty() {
+            if let Some(last) = last {
+                // Only other lanes' records: pass over them.
+                next = last + 1;
+                continue;
+            }
             if commits.changed().await.is_err() {
                 return;
             }
@@ -209,27 +288,25 @@ async fn run_shard(plan: Arc<Plan>, context: TriggerContext, stream: Arc<StreamI
                     changed = commits.changed() => if changed.is_err() { return },
                     () = tokio::time::sleep_until(deadline) => break,
                 }
-                if let Ok(more) = context.tables.read_shard(
-                    &stream,
-                    shard,
-                    next,
-                    plan.batch_size,
-                    BATCH_BYTES_MAX,
-                ) {
+                if let Ok((more, more_last)) =
+                    read_lane(&context, &stream, place, next, plan.batch_size)
+                    && !more.is_empty()
+                {
                     records = more;
+                    last = more_last;
                 }
             }
         }
-        let last = records.last().map_or(next, |r| r.sequence);
+        let last = last.unwrap_or(next);
         let batch: Vec<ShardRecord> = records
             .into_iter()
             .filter(|r| patterns::passes(&plan.patterns, &r.record))
             .collect();
         if !batch.is_empty() {
-            deliver(&plan, &context, &stream, &shard_id, shard, batch).await;
+            deliver(&plan, &context, &stream, &shard_id, place, batch).await;
         }
         next = last + 1;
-        if let Err(error) = checkpoint::save(&store, &plan.name, stream.id, shard, next).await {
+        if let Err(error) = checkpoint::save(&store, &plan.name, place, next).await {
             tracing::warn!(trigger = %plan.name, %error, "cannot save the checkpoint");
         }
     }
@@ -243,7 +320,7 @@ async fn deliver(
     context: &TriggerContext,
     stream: &StreamInfo,
     shard_id: &str,
-    shard: u16,
+    place: Place,
     batch: Vec<ShardRecord>,
 ) {
     let store = context.tables.store();
@@ -256,7 +333,7 @@ async fn deliver(
                 Outcome::Success => break,
                 Outcome::Partial(lowest) => {
                     // Everything before the lowest failed record succeeded.
-                    let _ = checkpoint::save(store, &plan.name, stream.id, shard, lowest).await;
+                    let _ = checkpoint::save(store, &plan.name, place, lowest).await;
                     batch.retain(|r| r.sequence >= lowest);
                     ("the function reported failed records".to_owned(), "Handled")
                 }
@@ -328,7 +405,7 @@ async fn deliver(
             .and_then(|(b, _)| b.first())
             .map(|r| r.sequence)
         {
-            let _ = checkpoint::save(store, &plan.name, stream.id, shard, next).await;
+            let _ = checkpoint::save(store, &plan.name, place, next).await;
         }
     }
 }

@@ -678,6 +678,8 @@ pub struct StreamInfo {
     pub shards: u16,
     /// The Streams API's id of each shard, by index.
     pub shard_ids: Vec<String>,
+    /// The table's partition key attribute.
+    pub partition_key: String,
     /// The sequence number of the stream's last record (0: none yet).
     pub latest: u64,
 }
@@ -686,6 +688,9 @@ pub struct StreamInfo {
 #[derive(Debug, Clone)]
 pub struct ShardRecord {
     pub sequence: u64,
+    /// The hash of the item's partition key (the table's own), for splitting a shard further
+    /// while keeping each item's records in order.
+    pub partition_hash: u32,
     /// The record in Lambda's event shape (with `awsRegion` and `eventSourceARN`).
     pub record: Value,
     /// When the change was committed, in seconds since the epoch.
@@ -719,6 +724,7 @@ pub fn stream_info(inner: &Inner, table: &str) -> ApiResult<Option<StreamInfo>> 
         arn: meta.arn(inner),
         shards: meta.shards,
         shard_ids: (0..meta.shards).map(|s| meta.shard_id(s)).collect(),
+        partition_key: meta.keys.partition.name.clone(),
         latest,
     }))
 }
@@ -761,8 +767,16 @@ pub fn read_shard(
             object.insert("awsRegion".to_owned(), json!(inner.config.region));
             object.insert("eventSourceARN".to_owned(), json!(stream.arn));
         }
+        let partition_hash = items::AttributeValue::from_json(
+            &record["dynamodb"]["Keys"][stream.partition_key.as_str()],
+        )
+        .ok()
+        .map(|pk| keys::primary_suffix(&pk, None))
+        .and_then(|suffix| suffix.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()))
+        .map_or(0, u32::from_be_bytes);
         records.push(ShardRecord {
             sequence: read_u64(key.get(11..).unwrap_or_default()),
+            partition_hash,
             record,
             created,
             size: value.len(),

@@ -36,14 +36,28 @@ const SETTLE_MS: u64 = 500;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_change_reaches_the_function_once_in_order_per_key() {
-    let app = trigger_app(None, Some(TRIM_HORIZON));
+    every_change_once_in_order(TRIM_HORIZON, 3).await;
+}
+
+/// With a parallelization factor, a shard's records are delivered by several concurrent
+/// batches, and still each change once, in order per key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parallelization_factor_keeps_order_per_key() {
+    every_change_once_in_order(
+        &format!("{TRIM_HORIZON}\nparallelization_factor = 3\nbatch_size = 2"),
+        12,
+    )
+    .await;
+}
+
+async fn every_change_once_in_order(knobs: &str, n_keys: usize) {
+    let app = trigger_app(None, Some(knobs));
     let dev = Dev::start(&app);
     let client = dynamodb(&dev);
 
-    const N_KEYS: usize = 3;
     const N_VERSIONS: usize = 8;
     for version in 0..N_VERSIONS {
-        for key_idx in 0..N_KEYS {
+        for key_idx in 0..n_keys {
             put(
                 &client,
                 &format!("cart{key_idx}"),
@@ -55,7 +69,7 @@ async fn every_change_reaches_the_function_once_in_order_per_key() {
     }
 
     wait_for_log(&client, "every change to be delivered", |log| {
-        distinct_seqs(log).len() >= N_KEYS * N_VERSIONS
+        distinct_seqs(log).len() >= n_keys * N_VERSIONS
     })
     .await;
     tokio::time::sleep(Duration::from_millis(SETTLE_MS)).await;
@@ -63,16 +77,16 @@ async fn every_change_reaches_the_function_once_in_order_per_key() {
 
     assert_eq!(
         distinct_seqs(&log).len(),
-        N_KEYS * N_VERSIONS,
+        n_keys * N_VERSIONS,
         "one record per change: {log:#?}"
     );
     assert_eq!(
         log.len(),
-        N_KEYS * N_VERSIONS,
+        n_keys * N_VERSIONS,
         "each record delivered once: {log:#?}"
     );
     assert_invocations_are_consistent(&log);
-    for key_idx in 0..N_KEYS {
+    for key_idx in 0..n_keys {
         let pk = format!("cart{key_idx}");
         let deliveries = by_seq(log.iter().filter(|delivery| delivery.pk == pk));
         let seen: Vec<(String, Option<Value>, Option<Value>)> = deliveries
