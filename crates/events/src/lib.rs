@@ -12,7 +12,9 @@ pub mod limits;
 mod checkpoint;
 mod runner;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gateway::{Observer, SharedSnapshot};
 use manifest::{AppSpec, TriggerSource, TriggerSpec};
@@ -35,6 +37,33 @@ pub struct TriggerContext {
 pub struct Triggers {
     context: TriggerContext,
     running: Mutex<Running>,
+    ages: Arc<IteratorAges>,
+}
+
+/// How far behind each trigger is, per shard (and lane): Lambda's `IteratorAge`, the age of the
+/// last record read when its batch was taken; zero when the trigger has caught up.
+#[derive(Default)]
+pub struct IteratorAges {
+    ages: Mutex<BTreeMap<(String, String), Duration>>,
+}
+
+impl IteratorAges {
+    pub(crate) fn set(&self, trigger: &str, shard: &str, age: Duration) {
+        let mut ages = self.ages.lock().unwrap_or_else(|e| e.into_inner());
+        ages.insert((trigger.to_owned(), shard.to_owned()), age);
+    }
+
+    fn clear(&self) {
+        self.ages.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// `(trigger, shard, iterator age)` for every shard a trigger reads.
+    pub fn snapshot(&self) -> Vec<(String, String, Duration)> {
+        let ages = self.ages.lock().unwrap_or_else(|e| e.into_inner());
+        ages.iter()
+            .map(|((trigger, shard), age)| (trigger.clone(), shard.clone(), *age))
+            .collect()
+    }
 }
 
 #[derive(Default)]
@@ -48,7 +77,13 @@ impl Triggers {
         Triggers {
             context,
             running: Mutex::new(Running::default()),
+            ages: Arc::new(IteratorAges::default()),
         }
+    }
+
+    /// Each trigger's iterator age per shard (for metrics, and printed with failures).
+    pub fn iterator_ages(&self) -> &IteratorAges {
+        &self.ages
     }
 
     /// Runs the app's table triggers, restarting them when they changed. Their checkpoints are
@@ -67,9 +102,10 @@ impl Triggers {
         for task in running.tasks.drain(..) {
             task.abort();
         }
+        self.ages.clear();
         let mut names = Vec::new();
         for spec in &specs {
-            let plan = match runner::Plan::new(spec, &names) {
+            let plan = match runner::Plan::new(spec, &names, Arc::clone(&self.ages)) {
                 Ok(plan) => plan,
                 Err(error) => {
                     (self.context.report)(TriggerEvent::Invalid { error });

@@ -28,6 +28,8 @@ pub enum TriggerEvent {
         records: usize,
         attempt: u32,
         error: String,
+        /// How old the batch's newest record is: how far behind the shard is.
+        iterator_age: Duration,
     },
     /// A batch failed for good and its description went to the on-failure destination (or
     /// was dropped, when there is none).
@@ -57,10 +59,15 @@ pub struct Plan {
     report_batch_item_failures: bool,
     patterns: Vec<Pattern>,
     on_failure: Option<String>,
+    ages: Arc<crate::IteratorAges>,
 }
 
 impl Plan {
-    pub fn new(spec: &TriggerSpec, taken: &[String]) -> Result<Plan, String> {
+    pub fn new(
+        spec: &TriggerSpec,
+        taken: &[String],
+        ages: Arc<crate::IteratorAges>,
+    ) -> Result<Plan, String> {
         let TriggerSource::Table(table) = &spec.source else {
             return Err("only table triggers run in this release".to_owned());
         };
@@ -97,6 +104,7 @@ impl Plan {
                 TriggerSource::Table(table) => Some(table.clone()),
                 TriggerSource::Queue(_) => None,
             }),
+            ages,
         })
     }
 }
@@ -237,6 +245,10 @@ async fn run_shard(
         .get(usize::from(shard))
         .cloned()
         .unwrap_or_default();
+    let lane_name = match place.lane {
+        Some((_, lane)) => format!("{shard_id}/{lane}"),
+        None => shard_id.clone(),
+    };
     let store = context.tables.store().clone();
     let mut commits = store.commits();
     let mut next = match checkpoint::load(&store, &plan.name, place) {
@@ -269,6 +281,7 @@ async fn run_shard(
                     continue;
                 }
             };
+        plan.ages.set(&plan.name, &lane_name, age(&records));
         if records.is_empty() {
             if let Some(last) = last {
                 // Only other lanes' records: pass over them.
@@ -361,6 +374,7 @@ async fn deliver(
                 records: batch.len(),
                 attempt: attempts.max(1),
                 error: error.clone(),
+                iterator_age: age(&batch),
             });
             let condition = if plan
                 .maximum_record_age_s
@@ -408,6 +422,17 @@ async fn deliver(
             let _ = checkpoint::save(store, &plan.name, place, next).await;
         }
     }
+}
+
+/// The iterator age of a batch: how old its newest record is (zero for no records).
+fn age(batch: &[ShardRecord]) -> Duration {
+    let newest = batch.iter().map(|r| r.created).max();
+    newest.map_or(Duration::ZERO, |created| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        now.saturating_sub(Duration::from_secs(created))
+    })
 }
 
 fn age_secs(batch: &[ShardRecord]) -> u64 {

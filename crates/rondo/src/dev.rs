@@ -238,8 +238,10 @@ fn report_trigger(event: TriggerEvent) {
             records,
             attempt,
             error,
+            iterator_age,
         } => printer::error_line(&format!(
-            "trigger {trigger}: batch of {records} records from {shard} failed (attempt {attempt}): {error}"
+            "trigger {trigger}: batch of {records} records from {shard} failed (attempt {attempt}, iterator age {:.1} s): {error}",
+            iterator_age.as_secs_f64()
         )),
         TriggerEvent::Discarded {
             trigger,
