@@ -362,6 +362,16 @@ fn write_app(dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// Starts `rondo dev` on ephemeral ports and reads its AWS endpoint from the banner.
 fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)> {
+    start_rondo_with(rondo, app, |_| {})
+}
+
+/// [`start_rondo`], handing every stderr line after the banner to `after_banner` (stderr is
+/// drained to the end either way, so rondo never blocks on a full pipe).
+pub(crate) fn start_rondo_with(
+    rondo: &Path,
+    app: &Path,
+    after_banner: impl Fn(&str) + Send + 'static,
+) -> anyhow::Result<(Server, SocketAddr)> {
     let mut child = Command::new(rondo)
         .arg("dev")
         .arg(app)
@@ -381,12 +391,15 @@ fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)>
     let stderr = child.stderr.take().context("rondo's stderr is piped")?;
     let server = Server(child);
     let (sender, receiver) = mpsc::channel();
-    // Reads the banner, then keeps draining stderr so that rondo never blocks on a full pipe.
     std::thread::spawn(move || {
+        let mut announced = false;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(address) = line.trim().strip_prefix("aws endpoint") {
                 let address = address.trim().trim_start_matches("http://").to_owned();
                 let _ = sender.send(address);
+                announced = true;
+            } else if announced {
+                after_banner(&line);
             }
         }
     });

@@ -26,11 +26,9 @@
 mod client;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -231,45 +229,12 @@ fn write_app(dir: &Path, wasm: &[u8], tables_n: usize, batch_size: u32) -> anyho
     reason = "rondo's own messages are passed on as a command-line tool's output"
 )]
 fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)> {
-    let mut child = Command::new(rondo)
-        .arg("dev")
-        .arg(app)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--aws-listen",
-            "127.0.0.1:0",
-            "--quiet",
-            "--no-watch",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {}", rondo.display()))?;
-    let stderr = child.stderr.take().context("rondo's stderr is piped")?;
-    let server = Server(child);
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut announced = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(address) = line.trim().strip_prefix("aws endpoint") {
-                let address = address.trim().trim_start_matches("http://").to_owned();
-                let _ = sender.send(address);
-                announced = true;
-            } else if announced && !is_expected_message(&line) {
-                // A trigger failure in a benchmark is worth seeing.
-                eprintln!("  rondo: {line}");
-            }
+    crate::bench_tables::start_rondo_with(rondo, app, |line| {
+        if !is_expected_message(line) {
+            // A trigger failure in a benchmark is worth seeing.
+            eprintln!("  rondo: {line}");
         }
-    });
-    let address = receiver
-        .recv_timeout(START_TIMEOUT)
-        .context("rondo dev printed no `aws endpoint` line")?;
-    let address = address
-        .parse()
-        .with_context(|| format!("rondo's aws endpoint {address:?} is not an address"))?;
-    Ok((server, address))
+    })
 }
 
 /// Whether a line rondo prints on stderr is one every run of this app prints: a table created,
