@@ -161,20 +161,33 @@ fn read_meta_txn(txn: &WriteTxn<'_>, id: u64) -> ApiResult<Option<StreamMeta>> {
         .transpose()
 }
 
-/// Every stream's metadata, by id.
-pub fn all_metas(read: &ReadTxn) -> ApiResult<Vec<StreamMeta>> {
+/// The range of the stream metadata keys.
+fn metas_range() -> (Vec<u8>, Vec<u8>) {
     let start = vec![keys::META, keys::STREAMS];
     let end = keys::prefix_end(&start).unwrap_or_default();
+    (start, end)
+}
+
+/// Decodes the metadata entries of [`metas_range`], read from a snapshot or a write transaction.
+fn decode_metas(
+    entries: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), store::StoreError>>,
+) -> ApiResult<Vec<StreamMeta>> {
     let mut metas = Vec::new();
-    for entry in read.range(
-        Bound::Included(&start[..]),
-        Bound::Excluded(&end[..]),
-        false,
-    )? {
+    for entry in entries {
         let (_, value) = entry?;
         metas.push(decode_meta(&value)?);
     }
     Ok(metas)
+}
+
+/// Every stream's metadata, by id.
+pub fn all_metas(read: &ReadTxn) -> ApiResult<Vec<StreamMeta>> {
+    let (start, end) = metas_range();
+    decode_metas(read.range(
+        Bound::Included(&start[..]),
+        Bound::Excluded(&end[..]),
+        false,
+    )?)
 }
 
 /// Writes the record of one change (the caller has checked that something changed).
@@ -596,17 +609,12 @@ pub fn get_records(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
 /// Trims records older than the retention period, and forgets closed streams whose records are
 /// all gone. Returns whether more work remains (call again).
 pub fn trim(txn: &mut WriteTxn<'_>, retention_secs: u64, keys_max: usize) -> ApiResult<bool> {
-    let start = vec![keys::META, keys::STREAMS];
-    let end = keys::prefix_end(&start).unwrap_or_default();
-    let mut metas = Vec::new();
-    for entry in txn.range(
+    let (start, end) = metas_range();
+    let metas = decode_metas(txn.range(
         Bound::Included(&start[..]),
         Bound::Excluded(&end[..]),
         false,
-    )? {
-        let (_, value) = entry?;
-        metas.push(decode_meta(&value)?);
-    }
+    )?)?;
     let cutoff = crate::write::now_secs().saturating_sub(retention_secs);
     let mut budget = keys_max;
     for mut meta in metas {

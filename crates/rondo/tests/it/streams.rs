@@ -5,15 +5,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::{
-    BillingMode, ConditionCheck, Delete, DeleteRequest, KeyType, Put, PutRequest,
-    StreamSpecification, TimeToLiveStatus, TransactWriteItem, Update, WriteRequest,
+    BillingMode, ConditionCheck, Delete, KeyType, Put, StreamSpecification, TimeToLiveStatus,
+    TransactWriteItem, Update,
 };
 use aws_sdk_dynamodbstreams::types::{Record, Shard, ShardIteratorType, StreamStatus};
 
 use crate::support::dynamo::{
-    Item, Poll, Tables, attribute_definition, canonical_item, create_table, expect_error,
-    expect_validation, item, key_schema_element, n, s, sign, ss, tables_app,
-    unsigned_dynamodb_request, wait_active,
+    Item, Poll, Tables, attribute_definition, canonical_item, create_table, delete_request,
+    expect_error, expect_validation, item, key_schema_element, n, put_request, s, sign, ss,
+    tables_app, unsigned_dynamodb_request, wait_active,
 };
 use crate::support::streams::{dynamodb_streams, image};
 use crate::support::{Dev, send};
@@ -578,28 +578,6 @@ async fn delete(client: &aws_sdk_dynamodb::Client, table: &str, key: Item) {
         .send()
         .await
         .unwrap_or_else(|e| panic!("delete {key:?} from {table}: {e:?}"));
-}
-
-fn put_request(item: Item) -> WriteRequest {
-    WriteRequest::builder()
-        .put_request(
-            PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .expect("put request"),
-        )
-        .build()
-}
-
-fn delete_request(key: Item) -> WriteRequest {
-    WriteRequest::builder()
-        .delete_request(
-            DeleteRequest::builder()
-                .set_key(Some(key))
-                .build()
-                .expect("delete request"),
-        )
-        .build()
 }
 
 /// Event ids are unique across all the records given.

@@ -522,6 +522,32 @@ pub mod dynamo {
         }
     }
 
+    /// A BatchWriteItem put of `item`.
+    pub fn put_request(item: Item) -> aws_sdk_dynamodb::types::WriteRequest {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .expect("put request"),
+            )
+            .build()
+    }
+
+    /// A BatchWriteItem delete of `key`.
+    pub fn delete_request(key: Item) -> aws_sdk_dynamodb::types::WriteRequest {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        WriteRequest::builder()
+            .delete_request(
+                DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .expect("delete request"),
+            )
+            .build()
+    }
+
     /// A string.
     pub fn s(value: &str) -> AttributeValue {
         AttributeValue::S(value.to_owned())

@@ -7,35 +7,14 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Get, KeysAndAttributes, Put, PutRequest,
+    AttributeValue, ConditionCheck, Delete, Get, KeysAndAttributes, Put,
     ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update, WriteRequest,
 };
 
 use crate::support::dynamo::{
-    Item, Tables, canonical_item, create_table, expect_error, expect_validation, item, n, s,
+    Item, Tables, canonical_item, create_table, delete_request, expect_error, expect_validation,
+    item, n, put_request, s,
 };
-
-fn put_request(item: Item) -> WriteRequest {
-    WriteRequest::builder()
-        .put_request(
-            PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .expect("put request"),
-        )
-        .build()
-}
-
-fn delete_request(key: Item) -> WriteRequest {
-    WriteRequest::builder()
-        .delete_request(
-            DeleteRequest::builder()
-                .set_key(Some(key))
-                .build()
-                .expect("delete request"),
-        )
-        .build()
-}
 
 fn keys(keys: Vec<Item>) -> KeysAndAttributes {
     KeysAndAttributes::builder()
