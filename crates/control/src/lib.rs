@@ -15,5 +15,5 @@ mod watch;
 
 pub use endpoints::{AwsServices, aws_endpoint, gateway_endpoint};
 pub use functions_tables::FunctionTables;
-pub use loader::{Control, LoadAppError, Loaded};
+pub use loader::{Control, Engines, LoadAppError, Loaded};
 pub use watch::{AppWatcher, ReloadEvent};

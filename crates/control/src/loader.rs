@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use gateway::{AppSnapshot, RouteTable, SharedSnapshot};
-use manifest::{AppSpec, FunctionCode, FunctionSpec};
-use runtime::{Function, FunctionConfig, LoadError, Runtime, Tier};
+use gateway::{AppFunction, AppSnapshot, RouteTable, SharedSnapshot};
+use manifest::{AppSpec, FunctionCode, FunctionSpec, ProcessRuntime};
+use process::{ProcessFunctionConfig, ProcessHost, ProcessLoadError};
+use runtime::{FunctionConfig, LoadError, Runtime, Tier};
 use sha2::{Digest, Sha256};
 use tables::Tables;
 
@@ -37,10 +38,17 @@ pub enum LoadAppError {
     },
     #[error("function \"{function}\": compiling optimized code failed: {source}")]
     Upgrade { function: String, source: LoadError },
-    #[error(
-        "function \"{function}\": process functions (runtime = ...) are not supported by this rondo version"
-    )]
-    ProcessFunction { function: String },
+    #[error("function \"{function}\": {source}")]
+    Process {
+        function: String,
+        source: ProcessLoadError,
+    },
+    #[error("function \"{function}\": {path}: cannot read the code folder: {source}")]
+    ReadCode {
+        function: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Table(#[from] tables::ManifestError),
 }
@@ -60,7 +68,7 @@ pub struct Loaded {
 /// Owns the running app: the runtime, the snapshot the request path reads, and the
 /// functions of the current version (reused by the next load when unchanged).
 pub struct Control {
-    runtime: Runtime,
+    engines: Engines,
     /// The node's table service: the manifest's tables are made so on every load.
     tables: Option<Tables>,
     manifest_path: PathBuf,
@@ -77,9 +85,15 @@ struct Current {
     keys_by_name: HashMap<String, [u8; 32]>,
 }
 
+/// What runs the app's functions: the wasm runtime and the process host.
+pub struct Engines {
+    pub runtime: Runtime,
+    pub processes: ProcessHost,
+}
+
 #[derive(Clone)]
 struct Entry {
-    function: Function,
+    function: AppFunction,
     /// What it takes to compile the optimized code, while `function` runs baseline code.
     pending: Option<(FunctionConfig, Arc<[u8]>)>,
 }
@@ -88,13 +102,13 @@ impl Control {
     /// Loads the app for the first time, with optimized code. Fails if the app cannot be loaded.
     /// Blocking: call it off the async threads (it compiles, and waits for table changes).
     pub fn start(
-        runtime: Runtime,
+        engines: Engines,
         tables: Option<Tables>,
         manifest_path: &Path,
     ) -> Result<(Control, Loaded), LoadAppError> {
         let mut current = Current::default();
         let loaded = load(
-            &runtime,
+            &engines,
             tables.as_ref(),
             manifest_path,
             &mut current,
@@ -102,7 +116,7 @@ impl Control {
         )?;
         let snapshot = build_snapshot(&loaded.spec, &current);
         let control = Control {
-            runtime,
+            engines,
             tables,
             manifest_path: manifest_path.to_owned(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
@@ -117,7 +131,7 @@ impl Control {
     pub fn reload(&self, tier: Tier) -> Result<Loaded, LoadAppError> {
         let mut current = self.lock();
         let loaded = load(
-            &self.runtime,
+            &self.engines,
             self.tables.as_ref(),
             &self.manifest_path,
             &mut current,
@@ -144,13 +158,14 @@ impl Control {
             .collect();
         let mut compiled = Vec::with_capacity(pending.len());
         for (key, config, wasm) in pending {
-            let function =
-                self.runtime
-                    .load(&config, &wasm, Tier::Optimized)
-                    .map_err(|source| LoadAppError::Upgrade {
-                        function: config.name.clone(),
-                        source,
-                    })?;
+            let function = self
+                .engines
+                .runtime
+                .load(&config, &wasm, Tier::Optimized)
+                .map_err(|source| LoadAppError::Upgrade {
+                    function: config.name.clone(),
+                    source,
+                })?;
             compiled.push((key, function));
         }
         let mut current = self.lock();
@@ -160,7 +175,7 @@ impl Control {
                 && entry.pending.is_some()
             {
                 *entry = Entry {
-                    function,
+                    function: AppFunction::Wasm(function),
                     pending: None,
                 };
                 n_functions_compiled += 1;
@@ -208,10 +223,26 @@ impl Control {
         }
         files
     }
+
+    /// The process functions' code folders: a change to a file in one (other than what
+    /// [`is_generated`] says a runtime writes itself) means a new version of the app.
+    pub fn watched_code_dirs(&self) -> Vec<PathBuf> {
+        let current = self.lock();
+        let Some(spec) = &current.spec else {
+            return Vec::new();
+        };
+        spec.functions
+            .values()
+            .filter_map(|function| match &function.code {
+                FunctionCode::Process { dir, .. } => Some(dir.clone()),
+                FunctionCode::Wasm { .. } => None,
+            })
+            .collect()
+    }
 }
 
 fn load(
-    runtime: &Runtime,
+    engines: &Engines,
     tables: Option<&Tables>,
     manifest_path: &Path,
     current: &mut Current,
@@ -231,7 +262,7 @@ fn load(
     let mut keys_by_name = HashMap::new();
     let mut n_functions_compiled = 0;
     for function in spec.functions.values() {
-        let (key, entry, compiled) = load_function(runtime, function, &current.functions, tier)?;
+        let (key, entry, compiled) = load_function(engines, function, &current.functions, tier)?;
         n_functions_compiled += usize::from(compiled);
         keys_by_name.insert(function.name.clone(), key);
         functions.insert(key, entry);
@@ -296,15 +327,27 @@ fn build_snapshot(spec: &AppSpec, current: &Current) -> AppSnapshot {
 
 /// Loads one function, or reuses the already loaded one when nothing that goes into it changed.
 fn load_function(
-    runtime: &Runtime,
+    engines: &Engines,
     function: &FunctionSpec,
     loaded: &HashMap<[u8; 32], Entry>,
     tier: Tier,
 ) -> Result<([u8; 32], Entry, bool), LoadAppError> {
-    let FunctionCode::Wasm { path } = &function.code else {
-        return Err(LoadAppError::ProcessFunction {
-            function: function.name.clone(),
-        });
+    let path = match &function.code {
+        FunctionCode::Wasm { path } => path,
+        FunctionCode::Process {
+            runtime,
+            dir,
+            handler,
+        } => {
+            return load_process_function(
+                &engines.processes,
+                function,
+                *runtime,
+                dir,
+                handler,
+                loaded,
+            );
+        }
     };
     let wasm = std::fs::read(path).map_err(|source| LoadAppError::ReadModule {
         function: function.name.clone(),
@@ -326,7 +369,8 @@ fn load_function(
     if let Some(existing) = loaded.get(&key) {
         return Ok((key, existing.clone(), false));
     }
-    let new = runtime
+    let new = engines
+        .runtime
         .load(&config, &wasm, tier)
         .map_err(|source| LoadAppError::Module {
             function: function.name.clone(),
@@ -337,7 +381,7 @@ fn load_function(
     Ok((
         key,
         Entry {
-            function: new,
+            function: AppFunction::Wasm(new),
             pending,
         },
         true,
@@ -350,4 +394,111 @@ fn load_key(config: &FunctionConfig, wasm: &[u8]) -> [u8; 32] {
     // Debug output of the config covers every field, so any change makes a new key.
     hasher.update(format!("{config:?}").as_bytes());
     hasher.finalize().into()
+}
+
+/// Loads one process function, or reuses the loaded one (and its warm environments) when
+/// neither its configuration nor any file of its code folder changed.
+fn load_process_function(
+    processes: &ProcessHost,
+    function: &FunctionSpec,
+    runtime: ProcessRuntime,
+    dir: &Path,
+    handler: &Option<String>,
+    loaded: &HashMap<[u8; 32], Entry>,
+) -> Result<([u8; 32], Entry, bool), LoadAppError> {
+    let fingerprint = code_fingerprint(dir).map_err(|source| LoadAppError::ReadCode {
+        function: function.name.clone(),
+        path: dir.to_owned(),
+        source,
+    })?;
+    let config = ProcessFunctionConfig {
+        name: function.name.clone(),
+        runtime: match runtime {
+            ProcessRuntime::Provided => process::ProcessRuntime::Provided,
+            ProcessRuntime::Python3 => process::ProcessRuntime::Python3,
+            ProcessRuntime::Nodejs => process::ProcessRuntime::Nodejs,
+        },
+        code_dir: dir.to_owned(),
+        handler: handler.clone(),
+        memory_mb: function.memory_mb,
+        timeout_ms: function.timeout_ms,
+        environment: function
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        version: fingerprint
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect(),
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{config:?}").as_bytes());
+    let key: [u8; 32] = hasher.finalize().into();
+    if let Some(existing) = loaded.get(&key) {
+        return Ok((key, existing.clone(), false));
+    }
+    let new = processes
+        .load(config)
+        .map_err(|source| LoadAppError::Process {
+            function: function.name.clone(),
+            source,
+        })?;
+    let entry = Entry {
+        function: AppFunction::Process(new),
+        pending: None,
+    };
+    Ok((key, entry, true))
+}
+
+/// A hash of a code folder's file names, sizes and modification times: it changes when any
+/// file does. At most [`CODE_FILES_MAX`] files are looked at (a deployment package, not a disk).
+fn code_fingerprint(dir: &Path) -> std::io::Result<[u8; 32]> {
+    let mut entries = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    'walk: while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let entry = entry?;
+            if is_generated(&entry.path()) {
+                continue;
+            }
+            let metadata = entry.metadata()?;
+            if metadata.is_dir() {
+                pending.push(entry.path());
+            } else {
+                let modified = metadata
+                    .modified()
+                    .ok()
+                    .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                    .unwrap_or_default();
+                entries.push((entry.path(), metadata.len(), modified));
+            }
+            if entries.len() >= CODE_FILES_MAX {
+                break 'walk;
+            }
+        }
+    }
+    entries.sort();
+    let mut hasher = Sha256::new();
+    for (path, size, modified) in entries {
+        hasher.update(path.as_os_str().as_encoded_bytes());
+        hasher.update(size.to_le_bytes());
+        hasher.update(modified.as_nanos().to_le_bytes());
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// The most files of a process function's code folder that go into its fingerprint.
+const CODE_FILES_MAX: usize = 10_000;
+
+/// Whether a path in a code folder is something rondo or a runtime writes rather than the
+/// developer: hidden files and folders (`.rondo`, `.git`) and Python's bytecode cache. Such a
+/// change is not a new version (else importing a module would reload the app, forever).
+pub(crate) fn is_generated(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| {
+            name.starts_with('.') || name == "__pycache__" || name.ends_with(".pyc")
+        })
 }

@@ -1,7 +1,7 @@
 //! Dev mode: reload the app when its manifest or a function's code changes.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use runtime::Tier;
 
-use crate::loader::{Control, LoadAppError, Loaded};
+use crate::loader::{Control, LoadAppError, Loaded, is_generated};
 
 /// Changes arriving this close together are one change (an editor or a build writes in bursts).
 const DEBOUNCE_MS: u64 = 10;
@@ -38,6 +38,8 @@ pub struct AppWatcher {
     receiver: mpsc::Receiver<PathBuf>,
     watched_dirs: HashSet<PathBuf>,
     files: HashSet<PathBuf>,
+    /// Process functions' code folders, watched recursively.
+    code_dirs: HashSet<PathBuf>,
 }
 
 impl AppWatcher {
@@ -61,6 +63,7 @@ impl AppWatcher {
             receiver,
             watched_dirs: HashSet::new(),
             files: HashSet::new(),
+            code_dirs: HashSet::new(),
         };
         app_watcher.rewatch()?;
         Ok(app_watcher)
@@ -71,11 +74,11 @@ impl AppWatcher {
         let control = Arc::clone(&self.control);
         let report = Arc::new(report);
         while let Some(path) = self.receiver.recv().await {
-            let mut relevant = self.files.contains(&path);
+            let mut relevant = self.is_relevant(&path);
             // Collect the rest of the burst.
             let quiet = Duration::from_millis(DEBOUNCE_MS);
             while let Ok(Some(path)) = tokio::time::timeout(quiet, self.receiver.recv()).await {
-                relevant |= self.files.contains(&path);
+                relevant |= self.is_relevant(&path);
             }
             if !relevant {
                 continue;
@@ -100,7 +103,29 @@ impl AppWatcher {
             }
             self.files.insert(file);
         }
+        let code_dirs: HashSet<PathBuf> = self
+            .control
+            .watched_code_dirs()
+            .into_iter()
+            .map(absolute)
+            .collect();
+        for dir in code_dirs.difference(&self.code_dirs) {
+            self.watcher.watch(dir, RecursiveMode::Recursive)?;
+        }
+        for dir in self.code_dirs.difference(&code_dirs) {
+            // A folder that is gone cannot be unwatched; nothing is lost either way.
+            let _ = self.watcher.unwatch(dir);
+        }
+        self.code_dirs = code_dirs;
         Ok(())
+    }
+
+    fn is_relevant(&self, path: &Path) -> bool {
+        self.files.contains(path)
+            || self.code_dirs.iter().any(|dir| {
+                path.strip_prefix(dir)
+                    .is_ok_and(|inside| !inside.iter().any(|part| is_generated(Path::new(part))))
+            })
     }
 }
 

@@ -467,7 +467,7 @@ async fn invoke(plan: &Plan, context: &TriggerContext, batch: &[ShardRecord]) ->
     let payload = Bytes::from(event.to_string());
     let invocation = function
         .invoke(
-            &payload,
+            payload,
             InvokeMeta {
                 request_id: request_id.clone(),
             },

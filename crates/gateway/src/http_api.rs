@@ -8,7 +8,9 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use runtime::{Function, FunctionKind, InvokeError, InvokeMeta};
+use runtime::{FunctionKind, InvokeError, InvokeMeta};
+
+use crate::function::AppFunction;
 
 use crate::payload::{self, RequestInfo};
 use crate::responses;
@@ -37,8 +39,12 @@ pub async fn handle(
     let meta = InvokeMeta {
         request_id: request_id.clone(),
     };
-    let response = match function.kind() {
-        FunctionKind::Handler => {
+    let response = match function {
+        AppFunction::Wasm(wasm) if wasm.kind() == FunctionKind::WasiHttp => {
+            let request = http::Request::from_parts(parts, body);
+            serve_wasi_http(wasm, observer, request, meta).await
+        }
+        _ => {
             let info = RequestInfo {
                 request_id: &request_id,
                 route_key: found.route_key,
@@ -50,11 +56,7 @@ pub async fn handle(
                 account_id: runtime::ACCOUNT_ID,
             };
             let event = payload::request_event(&parts, &body, &info);
-            invoke_handler(function, observer, &event, meta).await
-        }
-        FunctionKind::WasiHttp => {
-            let request = http::Request::from_parts(parts, body);
-            serve_wasi_http(function, observer, request, meta).await
+            invoke_handler(function, observer, Bytes::from(event), meta).await
         }
     };
     let mut response = full(response);
@@ -65,9 +67,9 @@ pub async fn handle(
 }
 
 async fn invoke_handler(
-    function: &Function,
+    function: &AppFunction,
     observer: &Arc<dyn Observer>,
-    event: &[u8],
+    event: Bytes,
     meta: InvokeMeta,
 ) -> http::Response<Bytes> {
     let invocation = function.invoke(event, meta).await;
@@ -89,7 +91,7 @@ async fn invoke_handler(
 }
 
 async fn serve_wasi_http(
-    function: &Function,
+    function: &runtime::Function,
     observer: &Arc<dyn Observer>,
     request: http::Request<Bytes>,
     meta: InvokeMeta,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use runtime::{FunctionKind, InvokeError, InvokeMeta};
+use runtime::{InvokeError, InvokeMeta};
 
 use crate::limits::{INVOKE_PAYLOAD_BYTES_MAX, LOG_TAIL_BYTES};
 use crate::routes::percent_decode;
@@ -141,7 +141,7 @@ where
             &format!("Could not parse request body into json: {error}"),
         );
     }
-    if function.kind() == FunctionKind::WasiHttp {
+    if !function.takes_events() {
         return lambda_error(
             http::StatusCode::BAD_REQUEST,
             "InvalidParameterValueException",
@@ -158,7 +158,7 @@ where
     let meta = InvokeMeta {
         request_id: uuid::Uuid::new_v4().to_string(),
     };
-    let invocation = function.invoke(&payload, meta).await;
+    let invocation = function.invoke(payload, meta).await;
     observer.invocation_finished(&invocation.report, invocation.result.as_ref().err());
     let mut builder = with_version(http::Response::builder().status(http::StatusCode::OK))
         .header("x-amzn-requestid", invocation.report.request_id.as_str());

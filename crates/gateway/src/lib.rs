@@ -8,6 +8,7 @@
 //! Both read an immutable [`AppSnapshot`] that the control plane swaps atomically; nothing on
 //! the request path parses configuration or takes a lock shared across requests.
 
+mod function;
 pub mod http_api;
 pub mod lambda_api;
 pub mod limits;
@@ -18,5 +19,6 @@ pub mod server;
 pub mod sigv4;
 mod snapshot;
 
+pub use function::AppFunction;
 pub use routes::{RouteMatch, RouteTable};
 pub use snapshot::{AppSnapshot, Observer, SharedSnapshot};

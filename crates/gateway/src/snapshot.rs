@@ -7,14 +7,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use runtime::{Function, InvokeError, Report};
+use runtime::{InvokeError, Report};
+
+use crate::function::AppFunction;
 
 use crate::routes::RouteTable;
 
 pub struct AppSnapshot {
-    pub routes: RouteTable<Function>,
+    pub routes: RouteTable<AppFunction>,
     /// Every function of the app by name, for the Invoke API.
-    pub functions: HashMap<String, Function>,
+    pub functions: HashMap<String, AppFunction>,
     pub request_body_bytes_max: usize,
     /// Billed durations are rounded up to a multiple of this.
     pub billing_granularity_ms: u32,

@@ -52,6 +52,13 @@ pub struct DevArgs {
     /// Do not reload the app when its files change.
     #[arg(long)]
     pub no_watch: bool,
+    /// Where runtime tools for process functions (Python's runtime interface client, boto3)
+    /// are installed when missing (default: ~/.cache/rondo/tools).
+    #[arg(long)]
+    pub tools: Option<PathBuf>,
+    /// How long an idle execution environment of a process function stays warm, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub process_idle_s: u64,
 }
 
 #[derive(clap::Args)]

@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use control::{AppWatcher, AwsServices, Control, ReloadEvent};
+use control::{AppWatcher, AwsServices, Control, Engines, ReloadEvent};
 use events::{TriggerContext, TriggerEvent, Triggers};
 use gateway::Observer;
+use process::{ProcessHost, ProcessHostConfig};
 use runtime::{Runtime, RuntimeConfig};
 use tables::{Tables, TablesConfig};
 use tokio::net::TcpListener;
@@ -69,10 +70,25 @@ async fn serve(
         instances_max: runtime::limits::INSTANCES_MAX,
         tables: Some(Arc::new(control::FunctionTables(tables.clone()))),
     })?;
+    // Bound before the app loads: process functions are told the AWS endpoint's address.
+    let gateway_listener = bind(args.listen, "--listen").await?;
+    let aws_listener = bind(args.aws_listen, "--aws-listen").await?;
+    let gateway_addr = gateway_listener.local_addr()?;
+    let aws_addr = aws_listener.local_addr()?;
+    let processes = ProcessHost::new(ProcessHostConfig {
+        tools_dir: tools_dir(&args),
+        aws_endpoint_url: Some(format!("http://{aws_addr}")),
+        credentials: args.aws_credentials.first().cloned().unwrap_or_else(|| {
+            // Any request is accepted without --aws-credentials; SDKs still want a key to sign with.
+            ("rondo".to_owned(), "rondo".to_owned())
+        }),
+        idle_timeout: std::time::Duration::from_secs(args.process_idle_s),
+    });
     let (control, loaded) = {
         let tables = tables.clone();
         let manifest_path = manifest_path.clone();
-        tokio::task::spawn_blocking(move || Control::start(runtime, Some(tables), &manifest_path))
+        let engines = Engines { runtime, processes };
+        tokio::task::spawn_blocking(move || Control::start(engines, Some(tables), &manifest_path))
             .await
             .context("loading the app panicked")??
     };
@@ -86,10 +102,6 @@ async fn serve(
         Some(watcher)
     };
 
-    let gateway_listener = bind(args.listen, "--listen").await?;
-    let aws_listener = bind(args.aws_listen, "--aws-listen").await?;
-    let gateway_addr = gateway_listener.local_addr()?;
-    let aws_addr = aws_listener.local_addr()?;
     print_banner(&loaded, gateway_addr, aws_addr);
 
     let printer = Arc::new(LogPrinter::start(
@@ -175,6 +187,26 @@ async fn serve(
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where runtime tools (Python's runtime interface client and boto3) are installed:
+/// `--tools`, else `$XDG_CACHE_HOME/rondo/tools`, else `~/.cache/rondo/tools`, else in the data folder.
+fn tools_dir(args: &DevArgs) -> PathBuf {
+    if let Some(dir) = &args.tools {
+        return dir.clone();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")));
+    match cache {
+        Some(cache) => cache.join("rondo").join("tools"),
+        None => args
+            .data
+            .clone()
+            .unwrap_or_else(|| args.dir.join(".rondo"))
+            .join("tools"),
+    }
 }
 
 async fn bind(addr: std::net::SocketAddr, flag: &str) -> anyhow::Result<TcpListener> {
