@@ -5,6 +5,8 @@
 
 use std::ops::RangeInclusive;
 
+use crate::spec::EventInvokeSpec;
+
 // Names.
 pub(crate) const APP_NAME_LEN_MAX: usize = 64;
 /// Lambda's rule for function names.
@@ -30,6 +32,11 @@ pub(crate) const TIMEOUT_MS_RANGE: RangeInclusive<i64> = 1..=900_000;
 pub(crate) const TIMEOUT_MS_DEFAULT: u32 = 3000;
 /// Lambda's limit on the total size of a function's environment (keys plus values).
 pub(crate) const ENVIRONMENT_BYTES_MAX: usize = 4096;
+
+// Asynchronous invocations (Lambda's `FunctionEventInvokeConfig` ranges).
+// The defaults are `EventInvokeSpec::DEFAULT`.
+pub(crate) const EVENT_RETRY_ATTEMPTS_RANGE: RangeInclusive<i64> = 0..=2;
+pub(crate) const EVENT_AGE_S_RANGE: RangeInclusive<i64> = 60..=21_600;
 
 // Tables (DynamoDB's per-table limits).
 pub(crate) const GLOBAL_SECONDARY_INDEXES_MAX: usize = 20;
@@ -74,6 +81,14 @@ const _: () = {
     assert!(contains(&PROCESS_MEMORY_MB_RANGE, MEMORY_MB_DEFAULT as i64));
     assert!(*WASM_MEMORY_MB_RANGE.end() < *PROCESS_MEMORY_MB_RANGE.end());
     assert!(contains(&TIMEOUT_MS_RANGE, TIMEOUT_MS_DEFAULT as i64));
+    assert!(contains(
+        &EVENT_RETRY_ATTEMPTS_RANGE,
+        EventInvokeSpec::DEFAULT.maximum_retry_attempts as i64
+    ));
+    assert!(contains(
+        &EVENT_AGE_S_RANGE,
+        EventInvokeSpec::DEFAULT.maximum_event_age_s as i64
+    ));
     assert!(contains(&BATCH_SIZE_RANGE, TABLE_BATCH_SIZE_DEFAULT as i64));
     assert!(contains(&BATCH_SIZE_RANGE, QUEUE_BATCH_SIZE_DEFAULT as i64));
     assert!(contains(

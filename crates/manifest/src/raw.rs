@@ -67,6 +67,20 @@ pub(crate) struct RawFunction {
     #[serde(default)]
     pub(crate) allowed_outbound_hosts: Vec<Spanned<String>>,
     pub(crate) reserved_concurrency: Option<Spanned<i64>>,
+    /// `[function.NAME.async]`: how asynchronous invocations are retried and where their
+    /// outcomes go.
+    #[serde(rename = "async")]
+    pub(crate) event_invoke: Option<RawEventInvoke>,
+}
+
+/// Lambda's `FunctionEventInvokeConfig`, as `[function.NAME.async]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(crate) struct RawEventInvoke {
+    pub(crate) maximum_retry_attempts: Option<Spanned<i64>>,
+    pub(crate) maximum_event_age_s: Option<Spanned<i64>>,
+    pub(crate) on_failure: Option<Spanned<String>>,
+    pub(crate) on_success: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy)]

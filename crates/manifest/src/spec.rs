@@ -48,6 +48,32 @@ pub struct FunctionSpec {
     pub allowed_outbound_hosts: Vec<String>,
     /// Lambda's reserved concurrency: at most this many invocations at once. `None`: the node-wide pool.
     pub reserved_concurrency: Option<u32>,
+    /// How asynchronous invocations (`InvocationType: Event`) are retried and where their
+    /// outcomes go (`[function.NAME.async]`).
+    pub event_invoke: EventInvokeSpec,
+}
+
+/// Lambda's `FunctionEventInvokeConfig`: what happens to a function's asynchronous invocations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventInvokeSpec {
+    /// Retries after a function error: 0..=2, default 2.
+    pub maximum_retry_attempts: u32,
+    /// An event older than this is given up: 60..=21_600 seconds, default 21_600 (6 hours).
+    pub maximum_event_age_s: u32,
+    /// `table:NAME` (later `queue:NAME`) receiving the invocation record of events given up.
+    pub on_failure: Option<TriggerSource>,
+    /// `table:NAME` (later `queue:NAME`) receiving the invocation record of events that succeeded.
+    pub on_success: Option<TriggerSource>,
+}
+
+impl EventInvokeSpec {
+    /// Lambda's defaults: two retries, events kept up to six hours, no destinations.
+    pub const DEFAULT: EventInvokeSpec = EventInvokeSpec {
+        maximum_retry_attempts: 2,
+        maximum_event_age_s: 21_600,
+        on_failure: None,
+        on_success: None,
+    };
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -119,7 +119,7 @@ fn require_stream(
 }
 
 /// Parses `table:NAME` or `queue:NAME` and checks that the name is declared.
-fn trigger_source(
+pub(super) fn trigger_source(
     text: &Spanned<String>,
     field: &str,
     declared: &Declared,

@@ -5,17 +5,19 @@ use std::path::Path;
 
 use serde_spanned::Spanned;
 
-use super::{Scope, resolve};
+use super::event::trigger_source;
+use super::{Declared, Scope, resolve};
 use crate::check;
 use crate::error::Sink;
 use crate::limits;
-use crate::raw::{Named, RawFunction, RawRuntime};
-use crate::spec::{AppLimits, FunctionCode, FunctionSpec, ProcessRuntime};
+use crate::raw::{Named, RawEventInvoke, RawFunction, RawRuntime};
+use crate::spec::{AppLimits, EventInvokeSpec, FunctionCode, FunctionSpec, ProcessRuntime};
 
 pub(super) fn lower_functions(
     functions: Vec<Named<RawFunction>>,
     dir: &Path,
     limits: &AppLimits,
+    declared: &Declared,
     sink: &mut Sink<'_>,
 ) -> BTreeMap<String, FunctionSpec> {
     let mut specs = BTreeMap::new();
@@ -25,7 +27,7 @@ pub(super) fn lower_functions(
         let Some(raw) = &entry.raw else {
             continue;
         };
-        if let Some(spec) = lower_function(name.get_ref(), raw, dir, limits, &mut scope) {
+        if let Some(spec) = lower_function(name.get_ref(), raw, dir, limits, declared, &mut scope) {
             specs.insert(name.into_inner(), spec);
         }
     }
@@ -37,6 +39,7 @@ fn lower_function(
     raw: &RawFunction,
     dir: &Path,
     limits: &AppLimits,
+    declared: &Declared,
     scope: &mut Scope<'_, '_>,
 ) -> Option<FunctionSpec> {
     let code = lower_code(raw, dir, scope);
@@ -70,7 +73,41 @@ fn lower_function(
         environment: lower_environment(raw.environment.as_ref(), scope),
         allowed_outbound_hosts,
         reserved_concurrency,
+        event_invoke: lower_event_invoke(raw.event_invoke.as_ref(), declared, scope),
     })
+}
+
+/// `[function.NAME.async]`, with Lambda's defaults when absent.
+fn lower_event_invoke(
+    raw: Option<&RawEventInvoke>,
+    declared: &Declared,
+    scope: &mut Scope<'_, '_>,
+) -> EventInvokeSpec {
+    let mut spec = EventInvokeSpec::DEFAULT;
+    let Some(raw) = raw else {
+        return spec;
+    };
+    let retry_range = limits::EVENT_RETRY_ATTEMPTS_RANGE;
+    let retry_attempts = raw.maximum_retry_attempts.as_ref();
+    if let Some(attempts) =
+        scope.bounded("async.maximum_retry_attempts", retry_attempts, retry_range)
+    {
+        spec.maximum_retry_attempts = attempts;
+    }
+    let age_range = limits::EVENT_AGE_S_RANGE;
+    let age_s = raw.maximum_event_age_s.as_ref();
+    if let Some(age_s) = scope.bounded("async.maximum_event_age_s", age_s, age_range) {
+        spec.maximum_event_age_s = age_s;
+    }
+    spec.on_failure = raw
+        .on_failure
+        .as_ref()
+        .and_then(|target| trigger_source(target, "async.on_failure", declared, scope));
+    spec.on_success = raw
+        .on_success
+        .as_ref()
+        .and_then(|target| trigger_source(target, "async.on_success", declared, scope));
+    spec
 }
 
 fn lower_code(raw: &RawFunction, dir: &Path, scope: &mut Scope<'_, '_>) -> Option<FunctionCode> {

@@ -56,7 +56,7 @@ pub(crate) fn lower(raw: RawManifest, dir: &Path, sink: &mut Sink<'_>) -> AppSpe
     AppSpec {
         name,
         dir: dir.to_path_buf(),
-        functions: function::lower_functions(raw.functions, dir, &limits, sink),
+        functions: function::lower_functions(raw.functions, dir, &limits, &declared, sink),
         routes: route::lower_routes(raw.routes, &declared, sink),
         triggers: event::lower_triggers(raw.triggers, &declared, &tables, sink),
         tables,
