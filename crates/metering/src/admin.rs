@@ -20,6 +20,7 @@ use http::{StatusCode, header};
 use http_body::Frame;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -36,6 +37,24 @@ pub const METRICS_PATH: &str = "/metrics";
 
 /// The body of the admin routes' responses: whole, or streamed (NDJSON progress).
 pub type AdminBody = BoxBody<Bytes, Infallible>;
+
+/// One line of the NDJSON cost answer (`progress=1`), as sent and as read back:
+/// `{"progress":{"scanned":n,"total":m}}`, `{"report":…}` or `{"message":…}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CostLine {
+    /// How far the summary has got: `scanned` store entries of at most `total`.
+    Progress {
+        /// Entries read so far.
+        scanned: u64,
+        /// An upper bound of the entries to read; equal to `scanned` on the last progress line.
+        total: u64,
+    },
+    /// The finished report: the last line.
+    Report(Box<CostReport>),
+    /// Why the summary failed: the last line.
+    Message(String),
+}
 
 /// A parsed cost query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,13 +166,12 @@ fn stream_cost(ledger: Ledger, prices: PriceTable, query: CostQuery) -> http::Re
     let (lines, receiver) = mpsc::channel(PROGRESS_LINES_QUEUED_MAX);
     tokio::task::spawn_blocking(move || {
         let mut progress = |scanned, total| {
-            let line = json!({"progress": {"scanned": scanned, "total": total}});
             // A slow client misses progress lines, never the report.
-            let _ = lines.try_send(ndjson_line(&line));
+            let _ = lines.try_send(ndjson_line(&CostLine::Progress { scanned, total }));
         };
         let last = match ledger.summarize(&query, &prices, &mut progress) {
-            Ok(report) => json!({ "report": report_json(&report) }),
-            Err(error) => json!({ "message": error.to_string() }),
+            Ok(report) => CostLine::Report(Box::new(report)),
+            Err(error) => CostLine::Message(error.to_string()),
         };
         // A client that went away does not need the report.
         let _ = lines.blocking_send(ndjson_line(&last));
@@ -226,10 +244,10 @@ fn report_json(report: &CostReport) -> serde_json::Value {
     serde_json::to_value(report).expect("a cost report is plain data")
 }
 
-fn ndjson_line(value: &serde_json::Value) -> Bytes {
-    let mut line = value.to_string();
-    line.push('\n');
-    Bytes::from(line)
+fn ndjson_line(line: &CostLine) -> Bytes {
+    let mut text = serde_json::to_string(line).expect("a cost line is plain data");
+    text.push('\n');
+    Bytes::from(text)
 }
 
 fn json_response(status: StatusCode, value: serde_json::Value) -> http::Response<AdminBody> {

@@ -97,3 +97,27 @@ fn bad_queries_are_refused_naming_the_value() {
         r#"error: parameter "since" is not valid percent-encoded UTF-8: "%2""#,
     );
 }
+
+#[test]
+fn cost_lines_read_back_as_sent() {
+    let lines = [
+        (
+            CostLine::Progress {
+                scanned: 10_000,
+                total: 25_000,
+            },
+            r#"{"progress":{"scanned":10000,"total":25000}}"#,
+        ),
+        (
+            CostLine::Message("the store failed".to_owned()),
+            r#"{"message":"the store failed"}"#,
+        ),
+    ];
+    for (line, text) in lines {
+        assert_eq!(serde_json::to_string(&line).expect("json"), text);
+        assert_eq!(
+            serde_json::from_str::<CostLine>(text).expect("a line"),
+            line
+        );
+    }
+}

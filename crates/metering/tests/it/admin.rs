@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use metering::admin::{self, AdminBody};
+use metering::admin::{self, AdminBody, CostLine};
 use metering::{CostReport, GroupBy, PriceTable};
 
 use crate::support::{Fixture, route, t0, trigger, usage};
@@ -76,19 +76,21 @@ async fn with_progress_the_body_is_ndjson_ending_with_the_report() {
         (status, content_type.as_str()),
         (200, "application/x-ndjson")
     );
-    let lines: Vec<serde_json::Value> = body
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .collect();
-    let (report, progress) = lines.split_last().expect("lines");
-    assert_eq!(
-        progress,
-        [serde_json::json!({"progress": {"scanned": 5, "total": 5}})]
-    );
-    let report: CostReport =
-        serde_json::from_value(report["report"].clone()).expect("a cost report");
-    assert_eq!(report.total.requests, 5);
     assert!(body.ends_with('\n'));
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines[0], r#"{"progress":{"scanned":5,"total":5}}"#);
+    assert_eq!(lines.len(), 2);
+    let Ok(CostLine::Report(report)) = serde_json::from_str::<CostLine>(lines[1]) else {
+        panic!("not a report: {}", lines[1]);
+    };
+    assert_eq!(report.total.requests, 5);
+    assert_eq!(
+        serde_json::from_str::<CostLine>(lines[0]).expect("a line"),
+        CostLine::Progress {
+            scanned: 5,
+            total: 5
+        }
+    );
 }
 
 #[tokio::test]
