@@ -20,6 +20,8 @@ pub enum Command {
     Dev(DevArgs),
     /// Invoke a function of a running app (through its Lambda Invoke API) and print the result.
     Invoke(InvokeArgs),
+    /// Show the usage and cost of a running app, per function, route or trigger.
+    Cost(CostArgs),
 }
 
 #[derive(clap::Args)]
@@ -74,6 +76,25 @@ pub struct InvokeArgs {
     /// Also print the end of the invocation's log (Lambda's `LogType: Tail`) to stderr.
     #[arg(long)]
     pub log: bool,
+}
+
+#[derive(clap::Args)]
+pub struct CostArgs {
+    /// The start of the period: an age (90s, 30m, 24h, 7d) or an RFC 3339 time.
+    #[arg(long, default_value = "24h")]
+    pub since: String,
+    /// The end of the period, written like --since (default: now).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// A row per function, route or trigger.
+    #[arg(long, default_value = "function")]
+    pub by: metering::GroupBy,
+    /// The AWS endpoint of the running `rondo dev`, which also answers the admin API.
+    #[arg(long, default_value = "http://127.0.0.1:4566")]
+    pub endpoint: String,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_credentials(text: &str) -> Result<(String, String), String> {

@@ -4,6 +4,7 @@
 //! prints to the terminal. Everything it does is wiring: the work is in the library crates.
 
 mod cli;
+mod cost;
 mod dev;
 mod invoke;
 mod printer;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Dev(dev_args) => dev::run(dev_args),
         cli::Command::Invoke(invoke_args) => invoke::run(invoke_args),
+        cli::Command::Cost(cost_args) => cost::run(cost_args),
     };
     match result {
         Ok(code) => code,
