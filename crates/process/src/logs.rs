@@ -255,8 +255,8 @@ mod tests {
 
     #[tokio::test]
     async fn take_reads_what_is_in_the_pipe_and_starts_afresh() {
-        let (out_read, mut out_write) = std::io::pipe().expect("pipe");
-        let (err_read, err_write) = std::io::pipe().expect("pipe");
+        let (out_read, mut out_write) = io::pipe().expect("pipe");
+        let (err_read, err_write) = io::pipe().expect("pipe");
         let capture = LogCapture::new(out_read.into(), err_read.into()).expect("capture");
         out_write.write_all(b"first\nsecond").expect("write");
         let lines = capture.take();

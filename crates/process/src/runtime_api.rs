@@ -134,8 +134,11 @@ async fn serve_connection(stream: tokio::net::TcpStream, api: Arc<RuntimeApi>) {
         let api = Arc::clone(&api);
         async move { Ok::<_, Infallible>(handle(&api, request).await) }
     });
+    // Title case writes Lambda's spelling (`Lambda-Runtime-Aws-Request-Id`): header names are
+    // case-insensitive, but a shell bootstrap grepping for them may not be.
     let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        .title_case_headers(true)
         .serve_connection(TokioIo::new(stream), service)
         .await;
 }
@@ -219,30 +222,41 @@ async fn next(api: &RuntimeApi) -> Response<Full<Bytes>> {
     response
 }
 
-/// Checks that `request_id` is the request the runtime holds: the answer for any other.
-fn check_current(api: &RuntimeApi, request_id: &str) -> Result<(), Response<Full<Bytes>>> {
+/// A refused Runtime API request: its status, Lambda's `errorType` and a message.
+struct Refusal {
+    status: StatusCode,
+    error_type: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn into_response(self) -> Response<Full<Bytes>> {
+        error_response(self.status, self.error_type, &self.message)
+    }
+}
+
+/// Checks that `request_id` is the request the runtime holds.
+fn check_current(api: &RuntimeApi, request_id: &str) -> Result<(), Refusal> {
     let state = api.lock();
     if state.current.as_deref() == Some(request_id) {
         return Ok(());
     }
     if state.answered.as_deref() == Some(request_id) {
-        let message = format!("request {request_id} was already answered");
-        return Err(error_response(
-            StatusCode::FORBIDDEN,
-            "InvalidStateTransition",
-            &message,
-        ));
+        return Err(Refusal {
+            status: StatusCode::FORBIDDEN,
+            error_type: "InvalidStateTransition",
+            message: format!("request {request_id} was already answered"),
+        });
     }
-    let message = format!("invalid request id {request_id}");
-    Err(error_response(
-        StatusCode::BAD_REQUEST,
-        "InvalidRequestID",
-        &message,
-    ))
+    Err(Refusal {
+        status: StatusCode::BAD_REQUEST,
+        error_type: "InvalidRequestID",
+        message: format!("invalid request id {request_id}"),
+    })
 }
 
 /// Marks `request_id` answered, if it still is the current request (two answers may race).
-fn answer(api: &RuntimeApi, request_id: &str, signal: Signal) -> Result<(), Response<Full<Bytes>>> {
+fn answer(api: &RuntimeApi, request_id: &str, signal: Signal) -> Result<(), Refusal> {
     let mut state = api.lock();
     if state.current.as_deref() != Some(request_id) {
         drop(state);
@@ -254,14 +268,15 @@ fn answer(api: &RuntimeApi, request_id: &str, signal: Signal) -> Result<(), Resp
     Ok(())
 }
 
+// The handlers below read the body before judging the request, even one they refuse: a body
+// left unread ends the keep-alive connection, and the runtime would write its next request
+// into a closed socket.
+
 async fn response(
     api: &RuntimeApi,
     request_id: &str,
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    if let Err(refused) = check_current(api, request_id) {
-        return refused;
-    }
     let signal = match read_body(request, RESPONSE_BYTES_MAX).await {
         Ok(body) => Signal::Response(body),
         Err(BodyError::TooLarge { size_bytes }) => Signal::ResponseTooLarge { size_bytes },
@@ -272,7 +287,7 @@ async fn response(
     };
     let too_large = matches!(signal, Signal::ResponseTooLarge { .. });
     if let Err(refused) = answer(api, request_id, signal) {
-        return refused;
+        return refused.into_response();
     }
     if too_large {
         let message = format!("the response exceeds the limit of {RESPONSE_BYTES_MAX} bytes");
@@ -290,32 +305,25 @@ async fn invocation_error(
     request_id: &str,
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    if let Err(refused) = check_current(api, request_id) {
-        return refused;
-    }
     let posted = match read_posted_error(request).await {
         Ok(posted) => posted,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     if let Err(refused) = answer(api, request_id, Signal::FunctionError(posted)) {
-        return refused;
+        return refused.into_response();
     }
     accepted()
 }
 
 async fn init_error(api: &RuntimeApi, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    if api.lock().initialized {
-        let message = "init errors can only be reported before the first `next`";
-        return error_response(StatusCode::FORBIDDEN, "InvalidStateTransition", message);
-    }
     let posted = match read_posted_error(request).await {
         Ok(posted) => posted,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     {
         let mut state = api.lock();
         if state.initialized || state.init_failed {
-            let message = "the init phase is over";
+            let message = "init errors can only be reported before the first `next`";
             return error_response(StatusCode::FORBIDDEN, "InvalidStateTransition", message);
         }
         state.init_failed = true;
@@ -326,9 +334,7 @@ async fn init_error(api: &RuntimeApi, request: Request<Incoming>) -> Response<Fu
 
 /// Reads an error post: Lambda's `{"errorMessage", "errorType", "stackTrace"}` body, with the
 /// `Lambda-Runtime-Function-Error-Type` header as the type when the body names none.
-async fn read_posted_error(
-    request: Request<Incoming>,
-) -> Result<PostedError, Response<Full<Bytes>>> {
+async fn read_posted_error(request: Request<Incoming>) -> Result<PostedError, Refusal> {
     let header_type = request
         .headers()
         .get("lambda-runtime-function-error-type")
@@ -336,22 +342,16 @@ async fn read_posted_error(
         .map(str::to_owned);
     match read_body(request, ERROR_BODY_BYTES_MAX).await {
         Ok(body) => Ok(parse_posted_error(&body, header_type)),
-        Err(BodyError::TooLarge { .. }) => {
-            let message = format!("an error body may hold at most {ERROR_BODY_BYTES_MAX} bytes");
-            Err(error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                &message,
-            ))
-        }
-        Err(BodyError::Broken) => {
-            let message = "the error body could not be read";
-            Err(error_response(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestBody",
-                message,
-            ))
-        }
+        Err(BodyError::TooLarge { .. }) => Err(Refusal {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            error_type: "RequestEntityTooLarge",
+            message: format!("an error body may hold at most {ERROR_BODY_BYTES_MAX} bytes"),
+        }),
+        Err(BodyError::Broken) => Err(Refusal {
+            status: StatusCode::BAD_REQUEST,
+            error_type: "InvalidRequestBody",
+            message: "the error body could not be read".to_owned(),
+        }),
     }
 }
 

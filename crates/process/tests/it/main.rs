@@ -1,0 +1,6 @@
+//! The process crate's integration tests: real execution environments on loopback.
+
+mod load;
+mod provided;
+mod python;
+mod support;
