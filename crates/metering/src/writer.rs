@@ -196,7 +196,7 @@ pub(crate) fn read_counter(read: &ReadTxn, key: &[u8]) -> Result<u64, LedgerErro
     decode_counter(key, read.get(key)?)
 }
 
-/// Adds `delta` (which may be negative) to a counter of the ledger; returns its new value.
+/// Adds `delta` to a counter of the ledger; returns its new value.
 pub(crate) fn add_to_counter(
     txn: &mut WriteTxn<'_>,
     key: &[u8],
