@@ -75,6 +75,11 @@ pub(crate) struct FunctionInner {
     pub(crate) memory_mb: u32,
     pub(crate) timeout_ms: u32,
     pub(crate) environment: Arc<[(String, String)]>,
+    /// The component's size and SHA-256, as Lambda describes a deployment package.
+    pub(crate) code_size_bytes: u64,
+    pub(crate) code_sha256: [u8; 32],
+    /// When this code was loaded (compiled or taken from the cache).
+    pub(crate) loaded_at: SystemTime,
     pub(crate) outbound: Arc<OutboundPolicy>,
     pub(crate) pre: Pre,
     pub(crate) init_duration: Duration,
@@ -97,8 +102,7 @@ pub fn function_arn(name: &str) -> String {
 }
 
 /// The content hash rondo uses as a function's version: the first 16 hex digits of SHA-256.
-fn code_version(wasm: &[u8]) -> String {
-    let digest = Sha256::digest(wasm);
+fn code_version(digest: &[u8; 32]) -> String {
     digest
         .iter()
         .take(8)
@@ -116,6 +120,7 @@ impl Runtime {
         tier: Tier,
     ) -> Result<Function, LoadError> {
         let start = Instant::now();
+        let loaded_at = SystemTime::now();
         if config.memory_mb == 0 || config.memory_mb > limits::WASM_MEMORY_MB_MAX {
             return Err(LoadError::Memory {
                 memory_mb: config.memory_mb,
@@ -136,15 +141,19 @@ impl Runtime {
                 Err(_) => return Err(LoadError::UnknownWorld),
             },
         };
+        let code_sha256: [u8; 32] = Sha256::digest(wasm).into();
         let inner = FunctionInner {
             runtime: Arc::clone(&self.inner),
             tier,
             name: config.name.clone(),
-            version: code_version(wasm),
+            version: code_version(&code_sha256),
             arn: function_arn(&config.name),
             memory_mb: config.memory_mb,
             timeout_ms: config.timeout_ms,
             environment: config.environment.clone().into(),
+            code_size_bytes: u64::try_from(wasm.len()).expect("a loaded component fits in memory"),
+            code_sha256,
+            loaded_at,
             outbound: Arc::new(outbound),
             pre,
             init_duration: start.elapsed(),
@@ -210,6 +219,27 @@ impl Function {
 
     pub fn timeout_ms(&self) -> u32 {
         self.inner.timeout_ms
+    }
+
+    /// The environment variables (also the configuration) the function runs with.
+    pub fn environment(&self) -> &[(String, String)] {
+        &self.inner.environment
+    }
+
+    /// The component's size in bytes.
+    pub fn code_size_bytes(&self) -> u64 {
+        self.inner.code_size_bytes
+    }
+
+    /// The SHA-256 digest of the component's bytes.
+    pub fn code_sha256(&self) -> &[u8; 32] {
+        &self.inner.code_sha256
+    }
+
+    /// When this code was loaded: the app's load or reload that compiled it (or took it from
+    /// the cache), or the upgrade that replaced baseline code with optimized code.
+    pub fn loaded_at(&self) -> SystemTime {
+        self.inner.loaded_at
     }
 
     /// The time after which the host abandons an invocation even if the guest is stuck in a host call.
