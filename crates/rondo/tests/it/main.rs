@@ -5,6 +5,7 @@ mod dev;
 mod gateway;
 mod invoke;
 mod isolation;
+mod process;
 mod reload;
 mod streams;
 mod support;

@@ -71,6 +71,12 @@ impl Dev {
     }
 
     pub fn start_with(app: &App, extra: &[&str]) -> Dev {
+        Dev::start_within(app, extra, Duration::from_secs(60))
+    }
+
+    /// Starts `rondo dev` as [`Dev::start_with`] does, waiting at most `limit` for it to serve:
+    /// a first load may install runtime tools before it does.
+    pub fn start_within(app: &App, extra: &[&str], limit: Duration) -> Dev {
         let data = app.path().join(".rondo");
         let mut child = rondo()
             .arg("dev")
@@ -91,7 +97,7 @@ impl Dev {
             .expect("spawn rondo");
         let stdout = capture(child.stdout.take().expect("stdout"));
         let stderr = capture(child.stderr.take().expect("stderr"));
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + limit;
         loop {
             let text = stderr.lock().expect("lock").clone();
             let gateway = address_after(&text, "gateway");
@@ -827,5 +833,317 @@ pub mod streams {
             .iter()
             .map(|(name, value)| (name.clone(), to_dynamo(value)))
             .collect()
+    }
+}
+
+/// Process functions: apps whose functions are native processes (the Rust `lambda_runtime`
+/// binary of `test-programs/lambda-rust`, the Python handlers of `test-programs/python`), a
+/// Lambda client, and reading what Lambda's three surfaces say about an invocation.
+pub mod process {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
+    use aws_sdk_lambda::operation::RequestId as _;
+    use aws_sdk_lambda::primitives::Blob;
+    use aws_sdk_lambda::types::LogType;
+    use base64::Engine as _;
+    use serde_json::Value;
+
+    use super::{App, Dev, repo, rondo};
+
+    /// How long a first start may take: loading a Python function installs the runtime tools
+    /// (awslambdaric and boto3, with pip) when the shared tools folder lacks them.
+    const TOOLS_INSTALL_WAIT_S: u64 = 360;
+
+    /// The one tools folder of every `rondo dev` of the suite, so the Python tools are installed
+    /// once per machine, not once per test.
+    pub fn tools_dir() -> PathBuf {
+        std::env::temp_dir().join("rondo-test-tools")
+    }
+
+    /// A Python handler file of `test-programs/python`.
+    pub fn python_program(file: &str) -> PathBuf {
+        repo().join("test-programs/python").join(file)
+    }
+
+    /// The `lambda_runtime` binary of `test-programs/lambda-rust`, the example `lambda-bootstrap`
+    /// of this package. `cargo test` builds examples, but not when it is told which tests to build
+    /// (`--test it`), so the first call builds it with the profile and target folder of the suite
+    /// (a quick no-op when it is fresh).
+    pub fn lambda_bootstrap() -> PathBuf {
+        static BUILT: OnceLock<PathBuf> = OnceLock::new();
+        BUILT.get_or_init(build_lambda_bootstrap).clone()
+    }
+
+    fn build_lambda_bootstrap() -> PathBuf {
+        // The suite's `rondo` is <target>/<profile dir>/rondo; the example lands beside it.
+        let rondo_binary = Path::new(env!("CARGO_BIN_EXE_rondo"));
+        let profile_dir = rondo_binary.parent().expect("rondo is in a profile folder");
+        let target_dir = profile_dir
+            .parent()
+            .expect("a profile folder is in a target folder");
+        let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+            Some("debug") => "dev",
+            Some(name) => name,
+            None => panic!("no profile folder name in {}", profile_dir.display()),
+        };
+        let output = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--package",
+                "rondo",
+                "--example",
+                "lambda-bootstrap",
+            ])
+            .args(["--profile", profile, "--target-dir"])
+            .arg(target_dir)
+            .current_dir(repo())
+            .output()
+            .expect("run cargo");
+        assert!(
+            output.status.success(),
+            "building the example lambda-bootstrap failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let binary = profile_dir.join("examples/lambda-bootstrap");
+        assert!(binary.is_file(), "{} was not built", binary.display());
+        binary
+    }
+
+    /// The manifest lines of a `provided` function whose code folder is `code` (holding the
+    /// `lambda_runtime` binary as `bootstrap`), with `extra` lines.
+    pub fn rust_function(name: &str, code: &str, extra: &str) -> String {
+        format!("[function.{name}]\nruntime = \"provided\"\ncode = \"{code}\"\n{extra}\n\n")
+    }
+
+    /// The manifest lines of a `python3` function running `handler` from the code folder `code`.
+    pub fn python_function(name: &str, code: &str, handler: &str, extra: &str) -> String {
+        format!(
+            "[function.{name}]\nruntime = \"python3\"\ncode = \"{code}\"\nhandler = \"{handler}\"\n{extra}\n\n"
+        )
+    }
+
+    /// An app with the given manifest and files copied in at the given paths inside it (folders
+    /// are made; an executable stays executable).
+    pub fn process_app(manifest: &str, files: &[(&str, PathBuf)]) -> App {
+        let app = App::new(manifest, &[]);
+        for (destination, source) in files {
+            let destination = app.path().join(destination);
+            let folder = destination.parent().expect("a file is in a folder");
+            std::fs::create_dir_all(folder).expect("make the code folder");
+            std::fs::copy(source, &destination)
+                .unwrap_or_else(|e| panic!("copy {}: {e}", source.display()));
+        }
+        app
+    }
+
+    /// Replaces the file at `path` inside the app the way editors and build tools do: a new
+    /// hidden file beside it, renamed over it.
+    pub fn replace_file(app: &App, path: &str, contents: &str) {
+        let destination = app.path().join(path);
+        let file_name = destination
+            .file_name()
+            .and_then(|name| name.to_str())
+            .expect("a file name");
+        let temp = destination.with_file_name(format!(".{file_name}.tmp"));
+        std::fs::write(&temp, contents).expect("write temp");
+        std::fs::rename(&temp, &destination).expect("rename");
+    }
+
+    /// Starts `rondo dev` with the suite's shared tools folder. The first start of the run also
+    /// waits for the Python tools to be installed (once, by rondo itself, with a Python app of its
+    /// own), so no test pays for it against its own bounds.
+    pub fn start(app: &App) -> Dev {
+        static TOOLS_READY: OnceLock<()> = OnceLock::new();
+        TOOLS_READY.get_or_init(|| {
+            let warm_up = process_app(
+                &format!(
+                    "[app]\nname = \"tools\"\n\n{}",
+                    python_function("echo", "py", "faults.echo", "")
+                ),
+                &[("py/faults.py", python_program("faults.py"))],
+            );
+            drop(start_dev(
+                &warm_up,
+                Duration::from_secs(TOOLS_INSTALL_WAIT_S),
+            ));
+        });
+        start_dev(app, Duration::from_secs(60))
+    }
+
+    fn start_dev(app: &App, limit: Duration) -> Dev {
+        let tools = tools_dir();
+        let tools = tools.to_str().expect("the temp folder's path is UTF-8");
+        Dev::start_within(app, &["--tools", tools], limit)
+    }
+
+    /// A Lambda client for `dev`'s AWS endpoint, set up as the DynamoDB client of the suite:
+    /// any key, retries off, a bound on each operation.
+    pub fn lambda(dev: &Dev) -> aws_sdk_lambda::Client {
+        use aws_sdk_lambda::config::retry::RetryConfig;
+        use aws_sdk_lambda::config::timeout::TimeoutConfig;
+        use aws_sdk_lambda::config::{Credentials, Region};
+        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let config = aws_sdk_lambda::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&dev.aws)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .http_client(http_client)
+            .build();
+        aws_sdk_lambda::Client::from_conf(config)
+    }
+
+    /// What the Invoke API said about one invocation.
+    #[derive(Debug)]
+    pub struct Invoked {
+        /// `x-amzn-RequestId`: the invocation's request id.
+        pub request_id: String,
+        /// `X-Amz-Function-Error` (`Unhandled` when the function failed).
+        pub function_error: Option<String>,
+        /// The result, or the error object `{errorType, errorMessage, ...}`.
+        pub payload: Value,
+        /// The log tail (`X-Amz-Log-Result`), decoded.
+        pub log: String,
+    }
+
+    /// Invokes `function` with `event` through the Lambda client, asking for the log tail.
+    pub async fn invoke(client: &aws_sdk_lambda::Client, function: &str, event: Value) -> Invoked {
+        let output = client
+            .invoke()
+            .function_name(function)
+            .log_type(LogType::Tail)
+            .payload(Blob::new(event.to_string()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("invoke {function}: {e:?}"));
+        assert_eq!(output.status_code(), 200, "status of {output:?}");
+        let payload = output.payload().map(|blob| blob.as_ref()).unwrap_or(b"");
+        let payload = serde_json::from_slice(payload).unwrap_or_else(|e| {
+            panic!(
+                "the payload of {function} is not JSON ({e}): {}",
+                String::from_utf8_lossy(payload)
+            )
+        });
+        let log = output.log_result().expect("a log tail was asked for");
+        let log = base64::engine::general_purpose::STANDARD
+            .decode(log)
+            .expect("the log tail is base64");
+        Invoked {
+            request_id: output.request_id().expect("x-amzn-RequestId").to_owned(),
+            function_error: output.function_error().map(str::to_owned),
+            payload,
+            log: String::from_utf8(log).expect("the log tail is UTF-8"),
+        }
+    }
+
+    impl Invoked {
+        /// Asserts a function error of `error_type` (`X-Amz-Function-Error: Unhandled`, Lambda's
+        /// error object in the payload); returns the error message.
+        #[track_caller]
+        pub fn expect_error(&self, error_type: &str) -> String {
+            assert_eq!(
+                self.function_error.as_deref(),
+                Some("Unhandled"),
+                "{self:#?}"
+            );
+            assert_eq!(self.payload["errorType"], error_type, "{self:#?}");
+            self.payload["errorMessage"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no errorMessage: {self:#?}"))
+                .to_owned()
+        }
+
+        /// Asserts success: no function error.
+        #[track_caller]
+        pub fn expect_ok(&self) -> &Value {
+            assert_eq!(self.function_error, None, "{self:#?}");
+            &self.payload
+        }
+    }
+
+    /// One invocation's log, as [`log_frame`] reads it.
+    #[derive(Debug)]
+    pub struct LogFrame {
+        /// The lines between `START` and `END`: the function's own output.
+        pub body: String,
+        /// Whether the `REPORT` line has `Init Duration` (a cold start).
+        pub init_duration: bool,
+    }
+
+    /// Checks that `log` holds one invocation's log as Lambda writes it: `START`, `END` and a
+    /// `REPORT` with Lambda's fields for `request_id`, in that order.
+    #[track_caller]
+    pub fn log_frame(log: &str, request_id: &str) -> LogFrame {
+        let position = |needle: String| {
+            log.find(&needle)
+                .unwrap_or_else(|| panic!("no {needle:?} in the log:\n{log}"))
+        };
+        let start_at = position(format!("START RequestId: {request_id}"));
+        let end_at = position(format!("END RequestId: {request_id}"));
+        let report_at = position(format!("REPORT RequestId: {request_id}"));
+        assert!(
+            start_at < end_at && end_at < report_at,
+            "out of order:\n{log}"
+        );
+        let report = log[report_at..].lines().next().unwrap_or_default();
+        for field in [
+            "\tDuration: ",
+            "\tBilled Duration: ",
+            "\tMemory Size: ",
+            "\tMax Memory Used: ",
+        ] {
+            assert!(report.contains(field), "no {field:?} in {report:?}");
+        }
+        let body_at = log[start_at..end_at]
+            .find('\n')
+            .map_or(end_at, |newline| start_at + newline + 1);
+        LogFrame {
+            body: log[body_at..end_at].to_owned(),
+            init_duration: report.contains("\tInit Duration: "),
+        }
+    }
+
+    /// What `rondo invoke --log` printed and how it ended.
+    #[derive(Debug)]
+    pub struct CliInvoked {
+        pub success: bool,
+        /// The result, or the error object.
+        pub result: Value,
+        /// The log tail and any error line.
+        pub stderr: String,
+    }
+
+    /// Runs `rondo invoke FUNCTION --payload EVENT --log` against `dev`.
+    pub fn cli_invoke(dev: &Dev, function: &str, event: &Value) -> CliInvoked {
+        let output = rondo()
+            .args(["invoke", function, "--log", "--payload"])
+            .arg(event.to_string())
+            .args(["--endpoint", &dev.aws])
+            .output()
+            .expect("run rondo invoke");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let result = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!("rondo invoke printed no JSON ({e}): {stdout}\nstderr:\n{stderr}")
+        });
+        CliInvoked {
+            success: output.status.success(),
+            result,
+            stderr,
+        }
     }
 }
