@@ -1,5 +1,6 @@
 //! The two listeners' request handlers: the gateway (the app's routes) and the AWS endpoint
-//! (the AWS APIs rondo answers: DynamoDB's JSON protocol and Lambda's Invoke).
+//! (the AWS APIs rondo answers: DynamoDB's JSON protocol and Lambda's Invoke, GetFunction and
+//! ListFunctions).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::time::SystemTime;
 
+use gateway::lambda_api::AsyncQueue;
 use gateway::sigv4::{self, AuthPolicy, Service};
 use tables::{ApiError, ErrorCode, Tables};
 
@@ -26,6 +28,8 @@ const AMZ_JSON: &str = "application/x-amz-json-1.0";
 pub struct AwsServices {
     pub tables: Tables,
     pub auth: AuthPolicy,
+    /// Takes Lambda's asynchronous invocations (`InvocationType: Event`); `None` refuses them.
+    pub async_queue: Option<Arc<dyn AsyncQueue>>,
 }
 
 /// The gateway: every request goes to the app's routes.
@@ -46,8 +50,9 @@ pub async fn aws_endpoint(
     request: http::Request<Incoming>,
 ) -> Response {
     if gateway::lambda_api::is_lambda_request(&request) {
+        let async_queue = services.async_queue.as_deref();
         if matches!(services.auth, AuthPolicy::AcceptAny) {
-            return gateway::lambda_api::handle(&snapshot, &observer, request).await;
+            return gateway::lambda_api::handle(&snapshot, &observer, async_queue, request).await;
         }
         let (parts, body) = request.into_parts();
         let limit = gateway::limits::INVOKE_PAYLOAD_BYTES_MAX;
@@ -74,7 +79,7 @@ pub async fn aws_endpoint(
             return lambda_error(refused.status, refused.code, &refused.message);
         }
         let request = http::Request::from_parts(parts, Full::new(body));
-        return gateway::lambda_api::handle(&snapshot, &observer, request).await;
+        return gateway::lambda_api::handle(&snapshot, &observer, async_queue, request).await;
     }
     let target = request
         .headers()

@@ -1,5 +1,6 @@
 //! Event sources that invoke functions: stream triggers, Lambda's event source mappings for
-//! DynamoDB streams.
+//! DynamoDB streams; and asynchronous invocations ([`async_invoke`]), Lambda's
+//! `InvocationType: Event`.
 //!
 //! [`Triggers`] runs the manifest's `[[trigger]]`s: for each trigger and each shard of its
 //! table's stream, one task reads records from the trigger's checkpoint on, filters them,
@@ -7,6 +8,7 @@
 //! only after a batch succeeded (or was handed to the on-failure destination), so delivery is
 //! at least once and in order per shard. Tasks wake on the store's commits, not on a timer.
 
+pub mod async_invoke;
 pub mod limits;
 
 mod checkpoint;
@@ -20,6 +22,7 @@ use gateway::{Observer, SharedSnapshot};
 use manifest::{AppSpec, TriggerSource, TriggerSpec};
 use tables::Tables;
 
+pub use async_invoke::{AsyncContext, AsyncInvoker, AsyncInvokerConfig, AsyncReport};
 pub use runner::TriggerEvent;
 
 /// What triggers need from the node.

@@ -58,6 +58,10 @@ pub struct DevArgs {
     /// are installed when missing (default: ~/.cache/rondo/tools).
     #[arg(long)]
     pub tools: Option<PathBuf>,
+    /// The wait before the first retry of a failed asynchronous invocation, in milliseconds
+    /// (Lambda: about a minute); the second retry waits twice as long.
+    #[arg(long, default_value_t = events::limits::ASYNC_RETRY_DELAY_MS_DEFAULT, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub async_retry_delay_ms: u64,
     /// How long an idle execution environment of a process function stays warm, in seconds.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub process_idle_s: u64,

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use control::{AppWatcher, AwsServices, Control, Engines, ReloadEvent};
-use events::{TriggerContext, TriggerEvent, Triggers};
+use events::{
+    AsyncContext, AsyncInvoker, AsyncInvokerConfig, AsyncReport, TriggerContext, TriggerEvent,
+    Triggers,
+};
 use gateway::Observer;
 use process::{ProcessHost, ProcessHostConfig};
 use runtime::{Runtime, RuntimeConfig};
@@ -125,11 +128,28 @@ async fn serve(
         },
         wait_for(shutdown.clone()),
     ));
+    let async_invoker = AsyncInvoker::open(
+        AsyncContext {
+            tables: tables.clone(),
+            snapshot: Arc::clone(control.snapshot()),
+            observer: Arc::clone(&observer),
+            report: Arc::new(report_async),
+        },
+        AsyncInvokerConfig {
+            retry_delay: std::time::Duration::from_millis(args.async_retry_delay_ms),
+            pending_events_max: events::limits::ASYNC_PENDING_EVENTS_MAX,
+            pending_bytes_max: events::limits::ASYNC_PENDING_BYTES_MAX,
+            in_flight_max: events::limits::ASYNC_IN_FLIGHT_MAX,
+        },
+    )
+    .context("cannot open the queue of asynchronous invocations")?;
+    start_async(&async_invoker, &loaded.spec);
     let snapshot = Arc::clone(control.snapshot());
     let aws_observer = Arc::clone(&observer);
     let services = Arc::new(AwsServices {
         tables: tables.clone(),
         auth: auth_policy(&args.aws_credentials),
+        async_queue: Some(Arc::new(async_invoker.clone())),
     });
     let aws = tokio::spawn(gateway::server::serve(
         aws_listener,
@@ -153,9 +173,11 @@ async fn serve(
     let watcher = watcher.map(|watcher| {
         let printer = Arc::clone(&printer);
         let triggers = Arc::clone(&triggers);
+        let async_invoker = async_invoker.clone();
         tokio::spawn(watcher.run(move |event| {
             if let ReloadEvent::Reloaded(loaded) = &event {
                 start_triggers(&triggers, &loaded.spec);
+                start_async(&async_invoker, &loaded.spec);
             }
             report_reload(&printer, event);
         }))
@@ -165,9 +187,12 @@ async fn serve(
         let tables = tables.clone();
         tokio::spawn(async move { tables.run_background().await })
     };
+    let async_worker = tokio::spawn(async move { async_invoker.run().await });
 
     wait_for_ctrl_c().await;
     background.abort();
+    // Events in flight are abandoned: they stay in the store and run again at the next start.
+    async_worker.abort();
     triggers.stop();
     printer::info_line(
         "rondo: shutting down, finishing in-flight requests (Ctrl-C again to stop now)",
@@ -258,6 +283,64 @@ fn start_triggers(triggers: &Triggers, spec: &manifest::AppSpec) {
         printer::error_line(&format!("warning: {warning}"));
     }
     triggers.apply(spec);
+}
+
+/// Takes the app's asynchronous invocation settings and warns about destinations that do not
+/// act yet.
+fn start_async(invoker: &AsyncInvoker, spec: &manifest::AppSpec) {
+    for warning in events::async_invoke::warnings(spec) {
+        printer::error_line(&format!("warning: {warning}"));
+    }
+    invoker.apply(spec);
+}
+
+/// Asynchronous invocations that failed, printed as trigger failures are.
+fn report_async(report: AsyncReport) {
+    let line = match report {
+        AsyncReport::Retrying {
+            function,
+            request_id,
+            invocations,
+            error,
+            delay,
+        } => format!(
+            "async {function} (request {request_id}): attempt failed after {invocations} invocations: {error}; trying again in {:.1} s",
+            delay.as_secs_f64()
+        ),
+        AsyncReport::GivenUp {
+            function,
+            request_id,
+            condition,
+            invocations,
+            error,
+            destination,
+        } => format!(
+            "async {function} (request {request_id}): gave up after {invocations} invocations ({}){}; {}",
+            condition.as_str(),
+            error.map(|e| format!(": {e}")).unwrap_or_default(),
+            match destination {
+                Some(table) => format!("its invocation record is in table {table}"),
+                None => "no on_failure destination, the event is dropped".to_owned(),
+            }
+        ),
+        AsyncReport::DestinationFailed {
+            function,
+            request_id,
+            table,
+            attempt,
+            error,
+            dropped,
+        } => format!(
+            "async {function} (request {request_id}): cannot write the invocation record to table {table} (attempt {attempt}): {error}{}",
+            if dropped {
+                "; the record is dropped"
+            } else {
+                ""
+            }
+        ),
+        other => format!("async: {other:?}"),
+    };
+    printer::error_line(&line);
 }
 
 /// Trigger failures, printed so they are seen: a failing batch blocks its shard.
