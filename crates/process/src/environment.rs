@@ -93,7 +93,14 @@ impl Environment {
                 None
             }
         };
-        let logs = LogCapture::new(stdout, stderr)?;
+        let logs = match LogCapture::new(stdout, stderr) {
+            Ok(logs) => logs,
+            Err(error) => {
+                memory::kill_group(pid);
+                server.abort();
+                return Err(error);
+            }
+        };
         let log_task = tokio::spawn(Arc::clone(&logs).run());
         let exit_task = tokio::spawn(async move {
             let status = child.wait().await.map_err(|error| error.to_string());

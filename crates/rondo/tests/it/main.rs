@@ -1,10 +1,12 @@
 //! The end-to-end suite: runs the `rondo` binary over loopback and drives it like a user,
 //! with real HTTP clients, real files and real signals.
 
+mod async_invoke;
 mod dev;
 mod gateway;
 mod invoke;
 mod isolation;
+mod lambda_api;
 mod process;
 mod reload;
 mod streams;

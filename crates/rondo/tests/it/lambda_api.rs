@@ -1,0 +1,274 @@
+//! The Lambda API's description operations, `GetFunction` and `ListFunctions`, read with the
+//! real Lambda client (`aws-sdk-lambda`), and its errors for functions that do not exist.
+
+use std::time::Duration;
+
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::types::{Architecture, LastUpdateStatus, PackageType, State};
+use base64::Engine as _;
+
+use crate::support::{App, Dev, manifest, test_wasm};
+
+/// A Lambda client for `dev`'s AWS endpoint, set up as the DynamoDB client of the tables suite
+/// (`support::dynamo::dynamodb`): any key, retries off, a bound on each operation.
+pub fn lambda(dev: &Dev) -> aws_sdk_lambda::Client {
+    use aws_sdk_lambda::config::retry::RetryConfig;
+    use aws_sdk_lambda::config::timeout::TimeoutConfig;
+    use aws_sdk_lambda::config::{Credentials, Region};
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version_latest()
+        .endpoint_url(&dev.aws)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        )
+        .http_client(http_client)
+        .build();
+    aws_sdk_lambda::Client::from_conf(config)
+}
+
+/// Expects `result` to have failed with the service error `code` and HTTP `status`; returns the
+/// error's message.
+#[track_caller]
+pub fn expect_error<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, SdkError<E>>,
+    code: &str,
+    status: u16,
+) -> String {
+    let error = match result {
+        Ok(output) => panic!("expected {code}, got success: {output:?}"),
+        Err(error) => error,
+    };
+    assert_eq!(error.code(), Some(code), "error code of {error:?}");
+    let actual = error
+        .raw_response()
+        .map(|response| response.status().as_u16());
+    assert_eq!(actual, Some(status), "status of {error:?}");
+    error.message().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_function_describes_wasm_functions() {
+    let manifest = manifest(
+        &[
+            (
+                "tester",
+                "handler.wasm",
+                "memory_mb = 256\ntimeout_ms = 1500\nenvironment = { GREETING = \"hi\" }",
+            ),
+            ("web", "http.wasm", ""),
+        ],
+        &[],
+    );
+    let app = App::new(
+        &manifest,
+        &[
+            ("handler.wasm", test_wasm("test_handler.wasm")),
+            ("http.wasm", test_wasm("test_http.wasm")),
+        ],
+    );
+    let dev = Dev::start(&app);
+    let client = lambda(&dev);
+
+    let output = client
+        .get_function()
+        .function_name("tester")
+        .send()
+        .await
+        .expect("GetFunction");
+    let configuration = output.configuration().expect("a configuration");
+    assert_eq!(configuration.function_name(), Some("tester"));
+    assert_eq!(
+        configuration.function_arn(),
+        Some("arn:aws:lambda:us-east-1:000000000000:function:tester")
+    );
+    let runtime = configuration.runtime().map(|runtime| runtime.as_str());
+    assert_eq!(runtime, Some("wasm32-wasip2"));
+    assert_eq!(configuration.handler(), Some("rondo:function/handler"));
+    // Lambda counts whole seconds: 1500 ms is reported as 2.
+    assert_eq!(configuration.timeout(), Some(2));
+    assert_eq!(configuration.memory_size(), Some(256));
+    assert_eq!(configuration.version(), Some("$LATEST"));
+    assert_eq!(configuration.state(), Some(&State::Active));
+    assert_eq!(
+        configuration.last_update_status(),
+        Some(&LastUpdateStatus::Successful)
+    );
+    assert_eq!(configuration.package_type(), Some(&PackageType::Zip));
+    let architectures = configuration.architectures();
+    assert!(
+        matches!(architectures, [Architecture::X8664 | Architecture::Arm64]),
+        "{architectures:?}"
+    );
+    let code_bytes = std::fs::metadata(app.path().join("handler.wasm"))
+        .expect("the module")
+        .len();
+    assert_eq!(
+        configuration.code_size(),
+        i64::try_from(code_bytes).expect("size")
+    );
+    let sha256 = configuration.code_sha256().expect("CodeSha256");
+    let digest = base64::engine::general_purpose::STANDARD
+        .decode(sha256)
+        .expect("CodeSha256 is base64");
+    assert_eq!(digest.len(), 32, "a SHA-256 digest");
+    let last_modified = configuration.last_modified().expect("LastModified");
+    assert!(last_modified.ends_with("+0000"), "{last_modified}");
+    let variables = configuration
+        .environment()
+        .and_then(|environment| environment.variables())
+        .expect("environment variables");
+    assert_eq!(variables.get("GREETING").map(String::as_str), Some("hi"));
+    let code = output.code().expect("a code location");
+    assert_eq!(code.repository_type(), Some("Local"));
+    assert_eq!(code.location(), None, "no download link");
+
+    let output = client
+        .get_function()
+        .function_name("arn:aws:lambda:us-east-1:000000000000:function:web")
+        .send()
+        .await
+        .expect("GetFunction by ARN");
+    let configuration = output.configuration().expect("a configuration");
+    assert_eq!(configuration.function_name(), Some("web"));
+    assert_eq!(configuration.handler(), Some("wasi:http/incoming-handler"));
+    assert_eq!(
+        configuration.environment(),
+        None,
+        "no variables, no Environment"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_functions_pages_through_the_app() {
+    let names = ["echo", "alpha", "delta", "bravo", "charlie"];
+    let functions: Vec<(&str, &str, &str)> = names
+        .iter()
+        .map(|name| (*name, "handler.wasm", ""))
+        .collect();
+    let app = App::new(
+        &manifest(&functions, &[]),
+        &[("handler.wasm", test_wasm("test_handler.wasm"))],
+    );
+    let dev = Dev::start(&app);
+    let client = lambda(&dev);
+
+    let mut pages = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let output = client
+            .list_functions()
+            .max_items(2)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .expect("ListFunctions");
+        let page: Vec<String> = output
+            .functions()
+            .iter()
+            .map(|function| function.function_name().unwrap_or_default().to_owned())
+            .collect();
+        pages.push(page);
+        marker = output.next_marker().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+        assert!(pages.len() < 10, "pagination does not end: {pages:?}");
+    }
+    assert_eq!(
+        pages,
+        [
+            vec!["alpha", "bravo"],
+            vec!["charlie", "delta"],
+            vec!["echo"]
+        ]
+    );
+
+    let all: Vec<String> = client
+        .list_functions()
+        .max_items(3)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("the paginator")
+        .iter()
+        .map(|function| function.function_name().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(all, ["alpha", "bravo", "charlie", "delta", "echo"]);
+
+    let output = client.list_functions().send().await.expect("ListFunctions");
+    let echo = output
+        .functions()
+        .iter()
+        .find(|function| function.function_name() == Some("echo"))
+        .expect("echo is listed");
+    assert_eq!(
+        echo.runtime().map(|runtime| runtime.as_str()),
+        Some("wasm32-wasip2")
+    );
+    assert_eq!(
+        echo.state(),
+        None,
+        "ListFunctions leaves the state out, as Lambda does"
+    );
+
+    expect_error(
+        client.list_functions().max_items(0).send().await,
+        "InvalidParameterValueException",
+        400,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_function_is_not_found() {
+    let app = App::new(
+        &manifest(&[("tester", "handler.wasm", "")], &[]),
+        &[("handler.wasm", test_wasm("test_handler.wasm"))],
+    );
+    let dev = Dev::start(&app);
+    let client = lambda(&dev);
+
+    let message = expect_error(
+        client.get_function().function_name("nobody").send().await,
+        "ResourceNotFoundException",
+        404,
+    );
+    assert!(message.contains("function:nobody"), "{message}");
+    expect_error(
+        client
+            .get_function()
+            .function_name("tester")
+            .qualifier("1")
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        404,
+    );
+    for invocation_type in [
+        aws_sdk_lambda::types::InvocationType::RequestResponse,
+        aws_sdk_lambda::types::InvocationType::Event,
+    ] {
+        expect_error(
+            client
+                .invoke()
+                .function_name("nobody")
+                .invocation_type(invocation_type)
+                .send()
+                .await,
+            "ResourceNotFoundException",
+            404,
+        );
+    }
+}
