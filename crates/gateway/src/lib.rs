@@ -9,6 +9,7 @@
 //! the request path parses configuration or takes a lock shared across requests.
 
 mod function;
+pub mod concurrency;
 pub mod http_api;
 pub mod lambda_api;
 pub mod limits;
