@@ -12,6 +12,11 @@ use crate::support::{App, Dev, manifest, test_wasm};
 /// A Lambda client for `dev`'s AWS endpoint, set up as the DynamoDB client of the tables suite
 /// (`support::dynamo::dynamodb`): any key, retries off, a bound on each operation.
 pub fn lambda(dev: &Dev) -> aws_sdk_lambda::Client {
+    lambda_signed_as(dev, "test", "test")
+}
+
+/// A Lambda client for `dev`'s AWS endpoint that signs with the given key.
+fn lambda_signed_as(dev: &Dev, key_id: &str, secret: &str) -> aws_sdk_lambda::Client {
     use aws_sdk_lambda::config::retry::RetryConfig;
     use aws_sdk_lambda::config::timeout::TimeoutConfig;
     use aws_sdk_lambda::config::{Credentials, Region};
@@ -24,7 +29,7 @@ pub fn lambda(dev: &Dev) -> aws_sdk_lambda::Client {
         .behavior_version_latest()
         .endpoint_url(&dev.aws)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
         .retry_config(RetryConfig::disabled())
         // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
         .timeout_config(
@@ -271,4 +276,55 @@ async fn an_unknown_function_is_not_found() {
             404,
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_requests_are_checked_on_every_operation() {
+    let app = App::new(
+        &manifest(
+            &[("alpha", "handler.wasm", ""), ("bravo", "handler.wasm", "")],
+            &[],
+        ),
+        &[("handler.wasm", test_wasm("test_handler.wasm"))],
+    );
+    let dev = Dev::start_with(&app, &["--aws-credentials", "KEY:SECRET"]);
+    let signed = lambda_signed_as(&dev, "KEY", "SECRET");
+    let page = signed
+        .list_functions()
+        .max_items(1)
+        .marker("alpha")
+        .send()
+        .await
+        .expect("a signed ListFunctions with a query string");
+    let names: Vec<&str> = page
+        .functions()
+        .iter()
+        .filter_map(|function| function.function_name())
+        .collect();
+    assert_eq!(names, ["bravo"]);
+    signed
+        .get_function()
+        .function_name("alpha")
+        .send()
+        .await
+        .expect("a signed GetFunction");
+    let output = signed
+        .invoke()
+        .function_name("alpha")
+        .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+        .send()
+        .await
+        .expect("a signed Event");
+    assert_eq!(output.status_code(), 202);
+
+    let forged = lambda_signed_as(&dev, "KEY", "WRONG");
+    let refused = forged.list_functions().send().await;
+    let status = refused
+        .as_ref()
+        .err()
+        .and_then(|error| error.raw_response())
+        .map(|response| response.status().as_u16());
+    assert_eq!(status, Some(403), "{refused:?}");
+    let refused = forged.get_function().function_name("alpha").send().await;
+    assert!(refused.is_err(), "{refused:?}");
 }
