@@ -5,7 +5,7 @@
 
 use std::ops::RangeInclusive;
 
-use crate::spec::EventInvokeSpec;
+use crate::spec::{AppLimits, EventInvokeSpec};
 
 // Names.
 pub(crate) const APP_NAME_LEN_MAX: usize = 64;
@@ -66,14 +66,34 @@ pub(crate) const PRICE_PER_GB_SECOND_NANO_USD_DEFAULT: u64 = 16_667;
 /// Lambda: $0.20 per million requests.
 pub(crate) const PRICE_PER_REQUEST_NANO_USD_DEFAULT: u64 = 200;
 
-// App-wide limits: positive, and capped so a typo cannot disable a limit.
+// App-wide limits: capped so a typo cannot disable a limit.
 pub(crate) const CONCURRENCY_MAX_RANGE: RangeInclusive<i64> = 1..=1_000_000;
+/// Lambda's default account concurrency.
 pub(crate) const CONCURRENCY_MAX_DEFAULT: u32 = 1000;
 pub(crate) const BYTES_MAX_RANGE: RangeInclusive<i64> = 1..=(1 << 30);
 /// API Gateway's payload limit.
 pub(crate) const REQUEST_BODY_BYTES_MAX_DEFAULT: u64 = 10 << 20;
 /// Lambda's synchronous response limit.
 pub(crate) const RESPONSE_BYTES_MAX_DEFAULT: u64 = 6 << 20;
+/// 0 refuses a caller over a limit at once, as Lambda does; 10 s is already longer than most clients wait.
+pub(crate) const THROTTLE_WAIT_MS_RANGE: RangeInclusive<i64> = 0..=10_000;
+pub(crate) const THROTTLE_WAIT_MS_DEFAULT: u32 = 100;
+/// 0 means no caller waits: every one over a limit is refused at once.
+pub(crate) const THROTTLE_QUEUE_MAX_RANGE: RangeInclusive<i64> = 0..=100_000;
+pub(crate) const THROTTLE_QUEUE_MAX_DEFAULT: u32 = 1000;
+/// At least 1, or a function could never add an instance beyond its warm level.
+pub(crate) const SCALE_UP_PER_10S_RANGE: RangeInclusive<i64> = 1..=1_000_000;
+/// Lambda's scaling rate: 1,000 execution environments every 10 s per function.
+pub(crate) const SCALE_UP_PER_10S_DEFAULT: u32 = 1000;
+/// `[limits]` when the manifest has none.
+pub(crate) const APP_LIMITS_DEFAULT: AppLimits = AppLimits {
+    concurrency_max: CONCURRENCY_MAX_DEFAULT,
+    request_body_bytes_max: REQUEST_BODY_BYTES_MAX_DEFAULT,
+    response_bytes_max: RESPONSE_BYTES_MAX_DEFAULT,
+    throttle_wait_ms: THROTTLE_WAIT_MS_DEFAULT,
+    throttle_queue_max: THROTTLE_QUEUE_MAX_DEFAULT,
+    scale_up_per_10s: SCALE_UP_PER_10S_DEFAULT,
+};
 
 // How the limits relate, checked when the crate compiles.
 const _: () = {
@@ -116,6 +136,21 @@ const _: () = {
         &BYTES_MAX_RANGE,
         RESPONSE_BYTES_MAX_DEFAULT as i64
     ));
+    assert!(contains(
+        &THROTTLE_WAIT_MS_RANGE,
+        THROTTLE_WAIT_MS_DEFAULT as i64
+    ));
+    assert!(*THROTTLE_WAIT_MS_RANGE.end() <= u32::MAX as i64);
+    assert!(contains(
+        &THROTTLE_QUEUE_MAX_RANGE,
+        THROTTLE_QUEUE_MAX_DEFAULT as i64
+    ));
+    assert!(*THROTTLE_QUEUE_MAX_RANGE.end() <= u32::MAX as i64);
+    assert!(contains(
+        &SCALE_UP_PER_10S_RANGE,
+        SCALE_UP_PER_10S_DEFAULT as i64
+    ));
+    assert!(*SCALE_UP_PER_10S_RANGE.end() <= u32::MAX as i64);
     assert!(TABLE_NAME_LEN_MIN <= TABLE_NAME_LEN_MAX);
 };
 

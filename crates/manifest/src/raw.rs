@@ -233,6 +233,9 @@ pub(crate) struct RawLimits {
     pub(crate) concurrency_max: Option<Spanned<i64>>,
     pub(crate) request_body_bytes_max: Option<Spanned<i64>>,
     pub(crate) response_bytes_max: Option<Spanned<i64>>,
+    pub(crate) throttle_wait_ms: Option<Spanned<i64>>,
+    pub(crate) throttle_queue_max: Option<Spanned<i64>>,
+    pub(crate) scale_up_per_10s: Option<Spanned<i64>>,
 }
 
 /// Reads the TOML document into its sections; `None` if it is not TOML at all.

@@ -249,4 +249,15 @@ pub struct AppLimits {
     pub request_body_bytes_max: u64,
     /// Largest function response. Default 6 MiB (Lambda synchronous).
     pub response_bytes_max: u64,
+    /// How long a synchronous invocation over a concurrency limit waits in its function's queue
+    /// for a slot before it is refused (Lambda's `TooManyRequestsException`, the gateway's 429).
+    /// 0..=10_000, default 100.
+    pub throttle_wait_ms: u32,
+    /// How many callers may wait for a slot of one function at once; more are refused at once.
+    /// 0..=100_000, default 1000.
+    pub throttle_queue_max: u32,
+    /// How many instances (wasm instances or process execution environments) a function may add
+    /// beyond its warm level every 10 seconds, refilled continuously (Lambda's scaling rate).
+    /// 1..=1_000_000, default 1000.
+    pub scale_up_per_10s: u32,
 }

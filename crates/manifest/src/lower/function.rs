@@ -20,6 +20,7 @@ pub(super) fn lower_functions(
     declared: &Declared,
     sink: &mut Sink<'_>,
 ) -> BTreeMap<String, FunctionSpec> {
+    check_reserved_total(&functions, limits, sink);
     let mut specs = BTreeMap::new();
     for Named { name, entry } in functions {
         let mut scope = Scope::new(sink, &entry);
@@ -32,6 +33,40 @@ pub(super) fn lower_functions(
         }
     }
     specs
+}
+
+/// Refuses reservations that together exceed `limits.concurrency_max`: the unreserved pool,
+/// shared by every other function, cannot be negative. (Lambda keeps at least 100 unreserved;
+/// a node may well be smaller than that.)
+///
+/// Reservations are added up in file order, and each one that leaves the sum over the limit is
+/// reported at its value. Reservations out of their own range were reported by
+/// `lower_function` and are not counted.
+fn check_reserved_total(functions: &[Named<RawFunction>], limits: &AppLimits, sink: &mut Sink<'_>) {
+    let concurrency_max = u64::from(limits.concurrency_max);
+    let mut reserved_total: u64 = 0;
+    for Named { entry, .. } in functions {
+        let reserved = entry
+            .raw
+            .as_ref()
+            .and_then(|raw| raw.reserved_concurrency.as_ref());
+        let Some(reserved) = reserved else {
+            continue;
+        };
+        let Some(n_reserved) = u64::try_from(*reserved.get_ref())
+            .ok()
+            .filter(|n_reserved| *n_reserved <= concurrency_max)
+        else {
+            continue;
+        };
+        reserved_total += n_reserved;
+        if n_reserved > 0 && reserved_total > concurrency_max {
+            let message = format!(
+                "reserved_concurrency {n_reserved} brings the functions' reservations to {reserved_total}, more than limits.concurrency_max {concurrency_max}"
+            );
+            Scope::new(sink, entry).error(reserved.span(), message);
+        }
+    }
 }
 
 fn lower_function(

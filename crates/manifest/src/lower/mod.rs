@@ -47,11 +47,7 @@ pub(crate) fn lower(raw: RawManifest, dir: &Path, sink: &mut Sink<'_>) -> AppSpe
     let limits = raw
         .limits
         .map(|entry| lower_limits(entry, sink))
-        .unwrap_or(AppLimits {
-            concurrency_max: limits::CONCURRENCY_MAX_DEFAULT,
-            request_body_bytes_max: limits::REQUEST_BODY_BYTES_MAX_DEFAULT,
-            response_bytes_max: limits::RESPONSE_BYTES_MAX_DEFAULT,
-        });
+        .unwrap_or(limits::APP_LIMITS_DEFAULT);
     let tables = table::lower_tables(raw.tables, sink);
     AppSpec {
         name,
@@ -159,14 +155,13 @@ fn lower_limits(entry: Entry<RawLimits>, sink: &mut Sink<'_>) -> AppLimits {
     let raw = entry.raw.as_ref();
     let field =
         |pick: fn(&RawLimits) -> &Option<Spanned<i64>>| raw.and_then(|raw| pick(raw).as_ref());
-    let concurrency_range = limits::CONCURRENCY_MAX_RANGE;
     let bytes_range = limits::BYTES_MAX_RANGE;
     AppLimits {
         concurrency_max: scope
             .bounded(
                 "concurrency_max",
                 field(|raw| &raw.concurrency_max),
-                concurrency_range,
+                limits::CONCURRENCY_MAX_RANGE,
             )
             .unwrap_or(limits::CONCURRENCY_MAX_DEFAULT),
         request_body_bytes_max: scope
@@ -183,6 +178,27 @@ fn lower_limits(entry: Entry<RawLimits>, sink: &mut Sink<'_>) -> AppLimits {
                 bytes_range,
             )
             .unwrap_or(limits::RESPONSE_BYTES_MAX_DEFAULT),
+        throttle_wait_ms: scope
+            .bounded(
+                "throttle_wait_ms",
+                field(|raw| &raw.throttle_wait_ms),
+                limits::THROTTLE_WAIT_MS_RANGE,
+            )
+            .unwrap_or(limits::THROTTLE_WAIT_MS_DEFAULT),
+        throttle_queue_max: scope
+            .bounded(
+                "throttle_queue_max",
+                field(|raw| &raw.throttle_queue_max),
+                limits::THROTTLE_QUEUE_MAX_RANGE,
+            )
+            .unwrap_or(limits::THROTTLE_QUEUE_MAX_DEFAULT),
+        scale_up_per_10s: scope
+            .bounded(
+                "scale_up_per_10s",
+                field(|raw| &raw.scale_up_per_10s),
+                limits::SCALE_UP_PER_10S_RANGE,
+            )
+            .unwrap_or(limits::SCALE_UP_PER_10S_DEFAULT),
     }
 }
 
