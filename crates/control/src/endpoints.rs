@@ -9,7 +9,7 @@ use bytes::Bytes;
 use gateway::{Observer, SharedSnapshot};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use gateway::lambda_api::AsyncQueue;
 use gateway::sigv4::{self, AuthPolicy, Service};
@@ -30,7 +30,21 @@ pub struct AwsServices {
     pub auth: AuthPolicy,
     /// Takes Lambda's asynchronous invocations (`InvocationType: Event`); `None` refuses them.
     pub async_queue: Option<Arc<dyn AsyncQueue>>,
+    /// The admin API's sources; `None` answers it with 404.
+    pub admin: Option<Admin>,
 }
+
+/// What the admin API reports from: the metering ledger and the node's metrics.
+#[derive(Clone)]
+pub struct Admin {
+    pub ledger: metering::Ledger,
+    pub metrics: Arc<metering::Metrics>,
+    /// Every trigger's iterator age per shard, `(trigger, shard, age)`, read at each scrape.
+    pub iterator_ages: Arc<dyn Fn() -> Vec<(String, String, Duration)> + Send + Sync>,
+}
+
+/// The AWS endpoint's responses: most are whole, a cost report with progress is streamed.
+pub type AwsResponse = http::Response<metering::admin::AdminBody>;
 
 /// The gateway: every request goes to the app's routes.
 pub async fn gateway_endpoint(
@@ -42,8 +56,60 @@ pub async fn gateway_endpoint(
     gateway::http_api::handle(&snapshot, &observer, request, peer).await
 }
 
-/// The AWS endpoint: dispatches on the request's shape to the AWS API it belongs to.
+/// The AWS endpoint: dispatches on the request's shape to the API it belongs to.
 pub async fn aws_endpoint(
+    snapshot: SharedSnapshot,
+    observer: Arc<dyn Observer>,
+    services: Arc<AwsServices>,
+    request: http::Request<Incoming>,
+) -> AwsResponse {
+    if request.method() == http::Method::GET {
+        let path = request.uri().path();
+        if path == metering::admin::METRICS_PATH || path == metering::admin::COST_PATH {
+            return admin(&snapshot, services.admin.as_ref(), &request).await;
+        }
+    }
+    aws_api(snapshot, observer, services, request)
+        .await
+        .map(BodyExt::boxed)
+}
+
+/// rondo's admin API: the node's metrics (Prometheus) and its cost report.
+async fn admin(
+    snapshot: &SharedSnapshot,
+    admin: Option<&Admin>,
+    request: &http::Request<Incoming>,
+) -> AwsResponse {
+    let Some(admin) = admin else {
+        return json_response(
+            http::StatusCode::NOT_FOUND,
+            r#"{"message":"this node keeps no metering"}"#.to_owned(),
+        )
+        .map(BodyExt::boxed);
+    };
+    let app = snapshot.load();
+    if request.uri().path() == metering::admin::METRICS_PATH {
+        for (name, function) in &app.functions {
+            admin
+                .metrics
+                .set_concurrency(name, function.pool().in_flight());
+        }
+        let ages = (admin.iterator_ages)();
+        admin.metrics.set_iterator_ages(
+            ages.iter()
+                .map(|(trigger, shard, age)| (trigger.as_str(), shard.as_str(), *age)),
+        );
+        return metering::admin::handle_metrics(&admin.metrics);
+    }
+    let prices = metering::PriceTable::from_nano_usd(
+        app.billing.price_per_gb_second_nano_usd,
+        app.billing.price_per_request_nano_usd,
+    );
+    metering::admin::handle_cost(&admin.ledger, &prices, request.uri().query()).await
+}
+
+/// The AWS APIs proper: Lambda's (by path) and the JSON APIs (by `X-Amz-Target`).
+async fn aws_api(
     snapshot: SharedSnapshot,
     observer: Arc<dyn Observer>,
     services: Arc<AwsServices>,

@@ -13,7 +13,7 @@ mod functions_tables;
 mod loader;
 mod watch;
 
-pub use endpoints::{AwsServices, aws_endpoint, gateway_endpoint};
+pub use endpoints::{Admin, AwsResponse, AwsServices, aws_endpoint, gateway_endpoint};
 pub use functions_tables::FunctionTables;
 pub use loader::{Control, Engines, LoadAppError, Loaded};
 pub use watch::{AppWatcher, ReloadEvent};

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use gateway::{AppFunction, AppSnapshot, RouteTable, SharedSnapshot};
+use gateway::concurrency::{Pools, ScalingConfig};
+use gateway::{AppFunction, AppSnapshot, Code, RouteTable, SharedSnapshot};
 use manifest::{AppSpec, FunctionCode, FunctionSpec, ProcessRuntime};
 use process::{ProcessFunctionConfig, ProcessHost, ProcessLoadError};
 use runtime::{FunctionConfig, LoadError, Runtime, Tier};
@@ -73,6 +74,8 @@ pub struct Control {
     tables: Option<Tables>,
     manifest_path: PathBuf,
     snapshot: SharedSnapshot,
+    /// Every function's concurrency pool; they outlive app versions.
+    pools: Pools,
     current: Mutex<Current>,
 }
 
@@ -93,7 +96,7 @@ pub struct Engines {
 
 #[derive(Clone)]
 struct Entry {
-    function: AppFunction,
+    function: Code,
     /// What it takes to compile the optimized code, while `function` runs baseline code.
     pending: Option<(FunctionConfig, Arc<[u8]>)>,
 }
@@ -114,12 +117,14 @@ impl Control {
             &mut current,
             Tier::Optimized,
         )?;
-        let snapshot = build_snapshot(&loaded.spec, &current);
+        let pools = Pools::new();
+        let snapshot = build_snapshot(&loaded.spec, &current, &pools, &engines);
         let control = Control {
             engines,
             tables,
             manifest_path: manifest_path.to_owned(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            pools,
             current: Mutex::new(current),
         };
         Ok((control, loaded))
@@ -137,8 +142,12 @@ impl Control {
             &mut current,
             tier,
         )?;
-        self.snapshot
-            .store(Arc::new(build_snapshot(&loaded.spec, &current)));
+        self.snapshot.store(Arc::new(build_snapshot(
+            &loaded.spec,
+            &current,
+            &self.pools,
+            &self.engines,
+        )));
         Ok(loaded)
     }
 
@@ -175,7 +184,7 @@ impl Control {
                 && entry.pending.is_some()
             {
                 *entry = Entry {
-                    function: AppFunction::Wasm(function),
+                    function: Code::Wasm(function),
                     pending: None,
                 };
                 n_functions_compiled += 1;
@@ -184,8 +193,12 @@ impl Control {
         let Some(spec) = current.spec.clone().filter(|_| n_functions_compiled > 0) else {
             return Ok(None);
         };
-        self.snapshot
-            .store(Arc::new(build_snapshot(&spec, &current)));
+        self.snapshot.store(Arc::new(build_snapshot(
+            &spec,
+            &current,
+            &self.pools,
+            &self.engines,
+        )));
         let duration = start.elapsed();
         Ok(Some(Loaded {
             spec,
@@ -291,14 +304,41 @@ fn load(
     })
 }
 
-/// The request path's view of the app: routes and functions, resolved.
-fn build_snapshot(spec: &AppSpec, current: &Current) -> AppSnapshot {
+/// The request path's view of the app: routes and functions, resolved, each function with its
+/// concurrency pool.
+fn build_snapshot(
+    spec: &AppSpec,
+    current: &Current,
+    pools: &Pools,
+    engines: &Engines,
+) -> AppSnapshot {
+    let limits = &spec.limits;
+    let scaling = ScalingConfig {
+        concurrency_max: limits.concurrency_max,
+        throttle_wait: Duration::from_millis(u64::from(limits.throttle_wait_ms)),
+        queue_max: limits.throttle_queue_max,
+        scale_up_per_10s: limits.scale_up_per_10s,
+        // Instances of a wasm function do not outlive their invocation, but the pool paces
+        // both kinds alike: by the time a process environment would be reaped.
+        warm_window: engines.processes.idle_timeout(),
+    };
+    let reservations: Vec<(String, Option<u32>)> = spec
+        .functions
+        .values()
+        .map(|function| (function.name.clone(), function.reserved_concurrency))
+        .collect();
+    let pools = pools.configure(scaling, &reservations);
     let function = |name: &str| {
         let key = current
             .keys_by_name
             .get(name)
             .expect("every declared function was loaded");
-        current.functions[key].function.clone()
+        let pool = Arc::clone(&pools[name]);
+        AppFunction::new(
+            current.functions[key].function.clone(),
+            pool,
+            scaling.throttle_wait,
+        )
     };
     let routes = spec
         .routes
@@ -321,7 +361,7 @@ fn build_snapshot(spec: &AppSpec, current: &Current) -> AppSnapshot {
         functions,
         request_body_bytes_max: usize::try_from(spec.limits.request_body_bytes_max)
             .unwrap_or(usize::MAX),
-        billing_granularity_ms: spec.billing.granularity_ms,
+        billing: spec.billing.clone(),
     }
 }
 
@@ -381,7 +421,7 @@ fn load_function(
     Ok((
         key,
         Entry {
-            function: AppFunction::Wasm(new),
+            function: Code::Wasm(new),
             pending,
         },
         true,
@@ -446,7 +486,7 @@ fn load_process_function(
             source,
         })?;
     let entry = Entry {
-        function: AppFunction::Process(new),
+        function: Code::Process(new),
         pending: None,
     };
     Ok((key, entry, true))

@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use gateway::lambda_api::{AsyncQueue, EnqueueError, QueuedEvent};
-use gateway::{Observer, SharedSnapshot};
+use gateway::{InvocationSource, Observer, SharedSnapshot};
 use manifest::{AppSpec, EventInvokeSpec, TriggerSource};
 use runtime::{InvokeError, InvokeMeta};
 use store::Store;
@@ -471,10 +471,11 @@ async fn attempt(shared: &Shared, event: &StoredEvent) -> Result<Bytes, Failure>
             ));
         }
     };
-    shared
-        .context
-        .observer
-        .invocation_finished(&invocation.report, invocation.result.as_ref().err());
+    shared.context.observer.invocation_finished(
+        &invocation.report,
+        invocation.result.as_ref().err(),
+        InvocationSource::Async,
+    );
     invocation.result.map_err(|error| {
         let kind = match error {
             InvokeError::Throttled { .. } => FailureKind::Throttled,

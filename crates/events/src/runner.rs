@@ -11,6 +11,8 @@ use runtime::{InvokeError, InvokeMeta};
 use serde_json::{Value, json};
 use tables::{ShardRecord, StreamInfo};
 
+use gateway::InvocationSource;
+
 use crate::TriggerContext;
 use crate::checkpoint::{self, Place};
 use crate::limits::{BATCH_BYTES_MAX, RETRY_BACKOFF_MS_MAX, RETRY_BACKOFF_MS_MIN};
@@ -473,9 +475,11 @@ async fn invoke(plan: &Plan, context: &TriggerContext, batch: &[ShardRecord]) ->
             },
         )
         .await;
-    context
-        .observer
-        .invocation_finished(&invocation.report, invocation.result.as_ref().err());
+    context.observer.invocation_finished(
+        &invocation.report,
+        invocation.result.as_ref().err(),
+        InvocationSource::Trigger(&plan.name),
+    );
     let outcome = match invocation.result {
         Ok(response) => judge_response(plan, batch, &response),
         Err(InvokeError::Throttled { .. }) => Outcome::Failed {

@@ -8,7 +8,7 @@
 //!   by [`ScalingConfig::scale_up_per_10s`] new instances every 10 seconds, refilled
 //!   continuously (Lambda: 1,000 execution environments every 10 s per function).
 //! - A caller over a limit waits in a bounded queue, up to a short time, for a slot; then it is
-//!   refused with a [`Throttle`] that names the limit, as Lambda's `Reason` does.
+//!   refused with the [`ThrottleReason`] that names the limit, as Lambda's `Reason` does.
 //!
 //! [`Pools`] outlives app versions: the control plane reconfigures it on every load, so
 //! invocations in flight across a reload keep counting against the same function.
@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use runtime::ThrottleReason;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The node's scaling limits.
@@ -35,27 +36,14 @@ pub struct ScalingConfig {
     pub warm_window: Duration,
 }
 
-/// Why an invocation was refused: Lambda's `TooManyRequestsException` `Reason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Throttle {
-    #[error("ConcurrentInvocationLimitExceeded")]
-    Node,
-    #[error("ReservedFunctionConcurrentInvocationLimitExceeded")]
-    Reserved,
-    #[error("FunctionInvocationRateLimitExceeded")]
-    ScaleRate,
-    /// Too many callers already wait for this function.
-    #[error("ConcurrentInvocationLimitExceeded")]
-    QueueFull,
-}
-
 /// The node's concurrency pools, by function name.
 pub struct Pools {
     state: Mutex<PoolsState>,
 }
 
 struct PoolsState {
-    config: ScalingConfig,
+    /// The configuration the pools were made with; `None` before the first app version.
+    config: Option<ScalingConfig>,
     /// The unreserved pool, shared by every function without a reservation.
     unreserved: Arc<Semaphore>,
     unreserved_size: u32,
@@ -93,13 +81,20 @@ impl Drop for Slot {
     }
 }
 
+impl Default for Pools {
+    fn default() -> Self {
+        Pools::new()
+    }
+}
+
 impl Pools {
-    pub fn new(config: ScalingConfig) -> Pools {
+    /// No pools yet: [`Pools::configure`] makes them.
+    pub fn new() -> Pools {
         Pools {
             state: Mutex::new(PoolsState {
-                config,
-                unreserved: Arc::new(Semaphore::new(config.concurrency_max as usize)),
-                unreserved_size: config.concurrency_max,
+                config: None,
+                unreserved: Arc::new(Semaphore::new(0)),
+                unreserved_size: 0,
                 functions: HashMap::new(),
             }),
         }
@@ -107,30 +102,30 @@ impl Pools {
 
     /// Makes the pools match an app version: `functions` names every function with its
     /// reservation. Returns each function's pool. Unchanged functions keep their pool (and
-    /// its counts); a changed reservation or node limit gives new semaphores, so invocations
+    /// its counts); a changed reservation or limit gives new semaphores, so invocations
     /// already running finish on the old ones and, for a moment, both count.
     pub fn configure(
         &self,
-        concurrency_max: u32,
+        config: ScalingConfig,
         functions: &[(String, Option<u32>)],
     ) -> HashMap<String, Arc<FunctionPool>> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let reserved_total: u32 = functions.iter().filter_map(|(_, r)| *r).sum();
-        let unreserved_size = concurrency_max.saturating_sub(reserved_total);
-        let node_changed = state.config.concurrency_max != concurrency_max
-            || state.unreserved_size != unreserved_size;
+        let unreserved_size = config.concurrency_max.saturating_sub(reserved_total);
+        let config_changed = state.config != Some(config);
+        let node_changed = config_changed || state.unreserved_size != unreserved_size;
         if node_changed {
-            state.config.concurrency_max = concurrency_max;
+            state.config = Some(config);
             state.unreserved = Arc::new(Semaphore::new(unreserved_size as usize));
             state.unreserved_size = unreserved_size;
         }
-        let config = state.config;
         let mut pools = HashMap::with_capacity(functions.len());
         for (name, reserved) in functions {
-            let keep = state
-                .functions
-                .get(name)
-                .filter(|pool| pool.reserved == *reserved && (reserved.is_some() || !node_changed));
+            let keep = state.functions.get(name).filter(|pool| {
+                !config_changed
+                    && pool.reserved == *reserved
+                    && (reserved.is_some() || !node_changed)
+            });
             let pool = match keep {
                 Some(pool) => Arc::clone(pool),
                 None => {
@@ -188,7 +183,7 @@ impl FunctionPool {
     }
 
     /// Takes a slot, waiting up to `wait` (and only if fewer than `queue_max` already wait).
-    pub async fn acquire(self: &Arc<Self>, wait: Duration) -> Result<Slot, Throttle> {
+    pub async fn acquire(self: &Arc<Self>, wait: Duration) -> Result<Slot, ThrottleReason> {
         let deadline = Instant::now() + wait;
         let permit = match Arc::clone(&self.slots).try_acquire_owned() {
             Ok(permit) => permit,
@@ -201,7 +196,7 @@ impl FunctionPool {
                 Err(retry_in) => {
                     let now = Instant::now();
                     if now + retry_in > deadline {
-                        return Err(Throttle::ScaleRate);
+                        return Err(ThrottleReason::FunctionInvocationRateLimitExceeded);
                     }
                     tokio::time::sleep(retry_in).await;
                 }
@@ -213,15 +208,19 @@ impl FunctionPool {
         })
     }
 
-    async fn wait_for_permit(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, Throttle> {
+    async fn wait_for_permit(
+        &self,
+        deadline: Instant,
+    ) -> Result<OwnedSemaphorePermit, ThrottleReason> {
         let over = if self.reserved.is_some() {
-            Throttle::Reserved
+            ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded
         } else {
-            Throttle::Node
+            ThrottleReason::ConcurrentInvocationLimitExceeded
         };
+        // A full queue refuses at once, for the limit that made the queue.
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.config.queue_max {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(Throttle::QueueFull);
+            return Err(over);
         }
         let acquired = tokio::time::timeout_at(
             tokio::time::Instant::from_std(deadline),
@@ -271,6 +270,8 @@ impl FunctionPool {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future as _;
+
     use super::*;
 
     fn config() -> ScalingConfig {
@@ -284,12 +285,12 @@ mod tests {
     }
 
     fn pools(functions: &[(&str, Option<u32>)]) -> (Pools, HashMap<String, Arc<FunctionPool>>) {
-        let pools = Pools::new(config());
+        let pools = Pools::new();
         let list: Vec<(String, Option<u32>)> = functions
             .iter()
             .map(|(n, r)| ((*n).to_owned(), *r))
             .collect();
-        let by_name = pools.configure(4, &list);
+        let by_name = pools.configure(config(), &list);
         (pools, by_name)
     }
 
@@ -300,13 +301,16 @@ mod tests {
         let held = by_name["reserved"].acquire(wait).await.expect("first slot");
         assert_eq!(
             by_name["reserved"].acquire(wait).await.err(),
-            Some(Throttle::Reserved)
+            Some(ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded)
         );
         // The unreserved pool has 4 - 1 = 3 slots, shared by a and b.
         let a1 = by_name["a"].acquire(wait).await.expect("a1");
         let a2 = by_name["a"].acquire(wait).await.expect("a2");
         let b1 = by_name["b"].acquire(wait).await.expect("b1");
-        assert_eq!(by_name["b"].acquire(wait).await.err(), Some(Throttle::Node));
+        assert_eq!(
+            by_name["b"].acquire(wait).await.err(),
+            Some(ThrottleReason::ConcurrentInvocationLimitExceeded)
+        );
         assert_eq!(by_name["a"].in_flight(), 2);
         drop(a1);
         assert_eq!(by_name["a"].in_flight(), 1);
@@ -338,12 +342,22 @@ mod tests {
             }));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert_eq!(
-            by_name["f"].acquire(Duration::from_secs(1)).await.err(),
-            Some(Throttle::QueueFull)
-        );
+        // The third caller finds the queue full: refused on the first poll, without waiting.
+        let third = by_name["f"].acquire(Duration::from_secs(1));
+        let mut third = std::pin::pin!(third);
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match third.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(Err(reason)) => assert_eq!(
+                reason,
+                ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded
+            ),
+            _ => panic!("a caller beyond the queue must be refused at once"),
+        }
         for waiter in waiters {
-            assert_eq!(waiter.await.expect("ran").err(), Some(Throttle::Reserved));
+            assert_eq!(
+                waiter.await.expect("ran").err(),
+                Some(ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded)
+            );
         }
     }
 
@@ -361,7 +375,10 @@ mod tests {
         let first = pool.acquire(wait).await.expect("token 1");
         let second = pool.acquire(wait).await.expect("token 2");
         // No token left (one comes every 5 s): a third instance at once is refused.
-        assert_eq!(pool.acquire(wait).await.err(), Some(Throttle::ScaleRate));
+        assert_eq!(
+            pool.acquire(wait).await.err(),
+            Some(ThrottleReason::FunctionInvocationRateLimitExceeded)
+        );
         // Within the warm level, slots are reused without tokens.
         drop(second);
         let again = pool.acquire(wait).await.expect("warm slot");
@@ -373,10 +390,16 @@ mod tests {
     async fn reconfiguring_keeps_unchanged_pools() {
         let (pools, before) = pools(&[("a", Some(2)), ("b", None)]);
         let _slot = before["a"].acquire(Duration::ZERO).await.expect("slot");
-        let after = pools.configure(4, &[("a".to_owned(), Some(2)), ("b".to_owned(), None)]);
+        let after = pools.configure(
+            config(),
+            &[("a".to_owned(), Some(2)), ("b".to_owned(), None)],
+        );
         assert!(Arc::ptr_eq(&before["a"], &after["a"]));
         assert_eq!(after["a"].in_flight(), 1);
-        let changed = pools.configure(4, &[("a".to_owned(), Some(1)), ("b".to_owned(), None)]);
+        let changed = pools.configure(
+            config(),
+            &[("a".to_owned(), Some(1)), ("b".to_owned(), None)],
+        );
         assert!(!Arc::ptr_eq(&before["a"], &changed["a"]));
     }
 }

@@ -8,9 +8,10 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use runtime::{FunctionKind, InvokeError, InvokeMeta};
+use runtime::{InvokeError, InvokeMeta};
 
 use crate::function::AppFunction;
+use crate::snapshot::InvocationSource;
 
 use crate::payload::{self, RequestInfo};
 use crate::responses;
@@ -39,25 +40,23 @@ pub async fn handle(
     let meta = InvokeMeta {
         request_id: request_id.clone(),
     };
-    let response = match function {
-        AppFunction::Wasm(wasm) if wasm.kind() == FunctionKind::WasiHttp => {
-            let request = http::Request::from_parts(parts, body);
-            serve_wasi_http(wasm, observer, request, meta).await
-        }
-        _ => {
-            let info = RequestInfo {
-                request_id: &request_id,
-                route_key: found.route_key,
-                path_parameters: &found.path_parameters,
-                source_ip: peer.ip(),
-                time: SystemTime::now(),
-                domain_name: host_of(&parts),
-                api_id: "rondo",
-                account_id: runtime::ACCOUNT_ID,
-            };
-            let event = payload::request_event(&parts, &body, &info);
-            invoke_handler(function, observer, Bytes::from(event), meta).await
-        }
+    let source = InvocationSource::Route(found.route_key);
+    let response = if function.takes_requests() {
+        let request = http::Request::from_parts(parts, body);
+        serve_wasi_http(function, observer, source, request, meta).await
+    } else {
+        let info = RequestInfo {
+            request_id: &request_id,
+            route_key: found.route_key,
+            path_parameters: &found.path_parameters,
+            source_ip: peer.ip(),
+            time: SystemTime::now(),
+            domain_name: host_of(&parts),
+            api_id: "rondo",
+            account_id: runtime::ACCOUNT_ID,
+        };
+        let event = payload::request_event(&parts, &body, &info);
+        invoke_handler(function, observer, source, Bytes::from(event), meta).await
     };
     let mut response = full(response);
     if let Ok(value) = http::HeaderValue::from_str(&request_id) {
@@ -69,11 +68,12 @@ pub async fn handle(
 async fn invoke_handler(
     function: &AppFunction,
     observer: &Arc<dyn Observer>,
+    source: InvocationSource<'_>,
     event: Bytes,
     meta: InvokeMeta,
 ) -> http::Response<Bytes> {
     let invocation = function.invoke(event, meta).await;
-    observer.invocation_finished(&invocation.report, invocation.result.as_ref().err());
+    observer.invocation_finished(&invocation.report, invocation.result.as_ref().err(), source);
     match invocation.result {
         Ok(output) => match payload::response_from_function(&output) {
             Ok(response) => response,
@@ -91,13 +91,14 @@ async fn invoke_handler(
 }
 
 async fn serve_wasi_http(
-    function: &runtime::Function,
+    function: &AppFunction,
     observer: &Arc<dyn Observer>,
+    source: InvocationSource<'_>,
     request: http::Request<Bytes>,
     meta: InvokeMeta,
 ) -> http::Response<Bytes> {
     let invocation = function.serve_http(request, meta).await;
-    observer.invocation_finished(&invocation.report, invocation.result.as_ref().err());
+    observer.invocation_finished(&invocation.report, invocation.result.as_ref().err(), source);
     match invocation.result {
         Ok(response) => response,
         Err(error) => error_response(&error),

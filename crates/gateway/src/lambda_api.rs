@@ -22,7 +22,7 @@ use crate::function::{AppFunction, FunctionDescription};
 use crate::limits::{INVOKE_PAYLOAD_BYTES_MAX, LOG_TAIL_BYTES};
 use crate::routes::percent_decode;
 use crate::server::Response;
-use crate::snapshot::{AppSnapshot, Observer, SharedSnapshot};
+use crate::snapshot::{AppSnapshot, InvocationSource, Observer, SharedSnapshot};
 
 /// Lambda's payload limit for asynchronous invocations (`InvocationType: Event`): 1 MB since
 /// 2025 (256 KB before).
@@ -347,14 +347,18 @@ async fn invoke_now(
         request_id: uuid::Uuid::new_v4().to_string(),
     };
     let invocation = function.invoke(payload, meta).await;
-    observer.invocation_finished(&invocation.report, invocation.result.as_ref().err());
+    observer.invocation_finished(
+        &invocation.report,
+        invocation.result.as_ref().err(),
+        InvocationSource::Invoke,
+    );
     let mut builder = with_version(http::Response::builder().status(http::StatusCode::OK))
         .header("x-amzn-requestid", invocation.report.request_id.as_str());
     if tail_log {
         let mut log = String::new();
         invocation
             .report
-            .write_log(app.billing_granularity_ms, &mut log);
+            .write_log(app.billing.granularity_ms, &mut log);
         let tail_start = log.len().saturating_sub(LOG_TAIL_BYTES);
         let tail_start = (tail_start..log.len())
             .find(|&i| log.is_char_boundary(i))
@@ -364,12 +368,15 @@ async fn invoke_now(
     }
     let body = match invocation.result {
         Ok(output) => output,
-        Err(InvokeError::Throttled { .. }) => {
-            return Err(LambdaError::new(
-                http::StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequestsException",
-                "Rate Exceeded.",
-            ));
+        Err(InvokeError::Throttled { reason }) => {
+            return Err(LambdaError {
+                reason: Some(reason.as_str()),
+                ..LambdaError::new(
+                    http::StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequestsException",
+                    "Rate Exceeded.",
+                )
+            });
         }
         Err(error) => {
             builder = builder.header("x-amz-function-error", "Unhandled");

@@ -8,8 +8,8 @@
 //! Both read an immutable [`AppSnapshot`] that the control plane swaps atomically; nothing on
 //! the request path parses configuration or takes a lock shared across requests.
 
-mod function;
 pub mod concurrency;
+mod function;
 pub mod http_api;
 pub mod lambda_api;
 pub mod limits;
@@ -20,6 +20,6 @@ pub mod server;
 pub mod sigv4;
 mod snapshot;
 
-pub use function::AppFunction;
+pub use function::{AppFunction, Code};
 pub use routes::{RouteMatch, RouteTable};
-pub use snapshot::{AppSnapshot, Observer, SharedSnapshot};
+pub use snapshot::{AppSnapshot, InvocationSource, Observer, SharedSnapshot};

@@ -21,14 +21,16 @@ pub type Response = http::Response<Full<Bytes>>;
 /// Serves `handler` on `listener` until `shutdown` resolves, then stops accepting and waits for
 /// in-flight requests to finish (at most [`SHUTDOWN_DRAIN_MS_MAX`]).
 /// Returns whether every in-flight request finished in time.
-pub async fn serve<H, F>(
+pub async fn serve<H, F, B>(
     listener: TcpListener,
     handler: H,
     shutdown: impl Future<Output = ()>,
 ) -> bool
 where
     H: Fn(http::Request<Incoming>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response> + Send + 'static,
+    F: Future<Output = http::Response<B>> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());

@@ -18,15 +18,33 @@ pub struct AppSnapshot {
     /// Every function of the app by name, for the Invoke API.
     pub functions: HashMap<String, AppFunction>,
     pub request_body_bytes_max: usize,
-    /// Billed durations are rounded up to a multiple of this.
-    pub billing_granularity_ms: u32,
+    /// How invocations are billed: the granularity of billed durations, and the prices.
+    pub billing: manifest::BillingSpec,
 }
 
 /// Where the request path publishes the snapshot it reads.
 pub type SharedSnapshot = Arc<ArcSwap<AppSnapshot>>;
 
-/// Told about every finished invocation (for logs and metrics). Called on the request path:
-/// implementations must not block.
+/// Told about every finished invocation, and every throttled one (for logs, metrics and
+/// metering). Called on the request path: implementations must not block.
 pub trait Observer: Send + Sync + 'static {
-    fn invocation_finished(&self, report: &Report, error: Option<&InvokeError>);
+    fn invocation_finished(
+        &self,
+        report: &Report,
+        error: Option<&InvokeError>,
+        source: InvocationSource<'_>,
+    );
+}
+
+/// What caused an invocation (metering reports cost by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationSource<'a> {
+    /// An HTTP route, by its route key (`GET /carts/{id}`).
+    Route(&'a str),
+    /// An event-source mapping, by its name.
+    Trigger(&'a str),
+    /// The Invoke API, synchronously.
+    Invoke,
+    /// The Invoke API with `InvocationType: Event`.
+    Async,
 }

@@ -159,6 +159,11 @@ impl ProcessHost {
         })
     }
 
+    /// How long an idle environment stays warm.
+    pub fn idle_timeout(&self) -> Duration {
+        self.inner.config.idle_timeout
+    }
+
     /// Whether environments' memory is limited by cgroup v2 (else by the watchdog); known after
     /// the first load.
     pub fn uses_cgroups(&self) -> Option<bool> {

@@ -124,7 +124,7 @@ pub(crate) fn acquire(function: &Arc<FunctionInner>) -> Result<Lease<'_>, Invoke
                 }
                 None if pool.n_environments >= ENVIRONMENTS_PER_FUNCTION_MAX => {
                     break Err(InvokeError::Throttled {
-                        slots: ENVIRONMENTS_PER_FUNCTION_MAX,
+                        reason: runtime::ThrottleReason::ConcurrentInvocationLimitExceeded,
                     });
                 }
                 None => {

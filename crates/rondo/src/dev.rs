@@ -5,18 +5,20 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use control::{AppWatcher, AwsServices, Control, Engines, ReloadEvent};
+use control::{Admin, AppWatcher, AwsServices, Control, Engines, ReloadEvent};
 use events::{
     AsyncContext, AsyncInvoker, AsyncInvokerConfig, AsyncReport, TriggerContext, TriggerEvent,
     Triggers,
 };
 use gateway::Observer;
+use metering::{Ledger, LedgerConfig, Metrics};
 use process::{ProcessHost, ProcessHostConfig};
 use runtime::{Runtime, RuntimeConfig};
 use tables::{Tables, TablesConfig};
 use tokio::net::TcpListener;
 
 use crate::cli::DevArgs;
+use crate::observer::NodeObserver;
 use crate::printer::{self, LogPrinter};
 
 pub fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
@@ -111,7 +113,15 @@ async fn serve(
         args.quiet,
         loaded.spec.billing.granularity_ms,
     ));
-    let observer: Arc<dyn Observer> = printer.clone();
+    let metrics = Arc::new(Metrics::new());
+    let ledger = Ledger::open(tables.store().clone(), ledger_config(), &metrics)
+        .map_err(|error| anyhow::anyhow!("cannot open the metering ledger: {error}"))?;
+    let observer: Arc<dyn Observer> = Arc::new(NodeObserver::new(
+        Arc::clone(&printer),
+        Arc::clone(&metrics),
+        ledger.clone(),
+        Arc::clone(control.snapshot()),
+    ));
     let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);
 
     let snapshot = Arc::clone(control.snapshot());
@@ -144,12 +154,26 @@ async fn serve(
     )
     .context("cannot open the queue of asynchronous invocations")?;
     start_async(&async_invoker, &loaded.spec);
+    let triggers = Arc::new(Triggers::new(TriggerContext {
+        tables: tables.clone(),
+        snapshot: Arc::clone(control.snapshot()),
+        observer: Arc::clone(&observer),
+        report: Arc::new(report_trigger),
+    }));
     let snapshot = Arc::clone(control.snapshot());
     let aws_observer = Arc::clone(&observer);
     let services = Arc::new(AwsServices {
         tables: tables.clone(),
         auth: auth_policy(&args.aws_credentials),
         async_queue: Some(Arc::new(async_invoker.clone())),
+        admin: Some(Admin {
+            ledger: ledger.clone(),
+            metrics: Arc::clone(&metrics),
+            iterator_ages: {
+                let triggers = Arc::clone(&triggers);
+                Arc::new(move || triggers.iterator_ages().snapshot())
+            },
+        }),
     });
     let aws = tokio::spawn(gateway::server::serve(
         aws_listener,
@@ -163,12 +187,6 @@ async fn serve(
         },
         wait_for(shutdown.clone()),
     ));
-    let triggers = Arc::new(Triggers::new(TriggerContext {
-        tables: tables.clone(),
-        snapshot: Arc::clone(control.snapshot()),
-        observer: Arc::clone(&observer),
-        report: Arc::new(report_trigger),
-    }));
     start_triggers(&triggers, &loaded.spec);
     let watcher = watcher.map(|watcher| {
         let printer = Arc::clone(&printer);
@@ -207,11 +225,30 @@ async fn serve(
         }
         () = wait_for_ctrl_c() => false,
     };
+    // What was metered is committed before the store closes.
+    if let Err(error) = ledger.shutdown().await {
+        printer::error_line(&format!(
+            "rondo: the metering ledger did not close cleanly: {error}"
+        ));
+    }
     if !drained {
         printer::error_line("rondo: stopped with requests still in flight");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The metering ledger's settings: its documented defaults.
+fn ledger_config() -> LedgerConfig {
+    use metering::limits;
+    LedgerConfig {
+        raw_retention: limits::RAW_RETENTION_DEFAULT,
+        raw_records_max: limits::RAW_RECORDS_DEFAULT,
+        bucket: limits::BUCKET_DEFAULT,
+        bucket_retention: limits::BUCKET_RETENTION_DEFAULT,
+        rollup_interval: limits::ROLLUP_INTERVAL_DEFAULT,
+        clock: Arc::new(metering::SystemClock),
+    }
 }
 
 /// Where runtime tools (Python's runtime interface client and boto3) are installed:

@@ -7,6 +7,7 @@ mod cli;
 mod cost;
 mod dev;
 mod invoke;
+mod observer;
 mod printer;
 
 use std::process::ExitCode;

@@ -10,7 +10,6 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 
-use gateway::Observer;
 use runtime::{InvokeError, Report};
 
 /// Invocation logs waiting for the terminal; past this they are dropped and counted.
@@ -80,9 +79,20 @@ impl LogPrinter {
     }
 }
 
-impl Observer for LogPrinter {
-    fn invocation_finished(&self, report: &Report, error: Option<&InvokeError>) {
+impl LogPrinter {
+    /// Prints an invocation's log (START, its lines, END, REPORT), or one line for an
+    /// invocation a limit refused (it never started).
+    pub fn invocation(&self, report: &Report, error: Option<&InvokeError>) {
         if self.quiet {
+            return;
+        }
+        if let Some(InvokeError::Throttled { reason }) = error {
+            self.send(format!(
+                "{}\tWARN\tfunction \"{}\" throttled ({})\n",
+                report.request_id,
+                report.function_name,
+                reason.as_str()
+            ));
             return;
         }
         let mut text = String::with_capacity(256);

@@ -59,7 +59,6 @@ pub(crate) struct RuntimeInner {
     pub(crate) optimized: Compiler,
     pub(crate) baseline: Compiler,
     pub(crate) ticker: Ticker,
-    pub(crate) instances_max: u32,
     pub(crate) tables: Option<Arc<dyn TableService>>,
 }
 
@@ -95,7 +94,6 @@ impl Runtime {
                 optimized,
                 baseline,
                 ticker,
-                instances_max,
                 tables: config.tables.clone(),
             }),
         })

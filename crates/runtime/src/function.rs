@@ -322,7 +322,7 @@ impl Function {
             .is_some()
         {
             return InvokeError::Throttled {
-                slots: self.inner.runtime.instances_max,
+                reason: crate::ThrottleReason::ConcurrentInvocationLimitExceeded,
             };
         }
         if run.store.data().limiter.refused {

@@ -26,5 +26,5 @@ pub use function::{
 };
 pub use logs::{LogLine, LogSource};
 pub use outbound::{OutboundPolicy, OutboundRuleError};
-pub use report::{Invocation, InvokeError, Report};
+pub use report::{Invocation, InvokeError, Report, ThrottleReason};
 pub use tables::{ServiceError, TableService};

@@ -43,9 +43,9 @@ pub enum InvokeError {
     Timeout { timeout_ms: u32 },
     #[error("the function exceeded its memory limit of {memory_mb} MB")]
     OutOfMemory { memory_mb: u32 },
-    /// No instance could be created because every slot of the node is in use.
-    #[error("too many concurrent invocations: all {slots} instance slots are in use")]
-    Throttled { slots: u32 },
+    /// A concurrency or scaling limit refused the invocation: it did not run.
+    #[error("Rate Exceeded. ({})", reason.as_str())]
+    Throttled { reason: ThrottleReason },
     #[error("response of {size_bytes} bytes exceeds the limit of {limit_bytes} bytes")]
     ResponseTooLarge {
         size_bytes: usize,
@@ -54,6 +54,34 @@ pub enum InvokeError {
     /// The component broke the protocol of its world (e.g. a `wasi:http` handler that never responded).
     #[error("invalid function behaviour: {message}")]
     Protocol { message: String },
+}
+
+/// Which limit refused an invocation: the `Reason` of Lambda's `TooManyRequestsException`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleReason {
+    /// The node's concurrency (Lambda's account concurrency), or its instance slots.
+    ConcurrentInvocationLimitExceeded,
+    /// The function's reserved concurrency.
+    ReservedFunctionConcurrentInvocationLimitExceeded,
+    /// The function's scaling rate (new instances per 10 s).
+    FunctionInvocationRateLimitExceeded,
+}
+
+impl ThrottleReason {
+    /// Lambda's spelling of the reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThrottleReason::ConcurrentInvocationLimitExceeded => {
+                "ConcurrentInvocationLimitExceeded"
+            }
+            ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
+                "ReservedFunctionConcurrentInvocationLimitExceeded"
+            }
+            ThrottleReason::FunctionInvocationRateLimitExceeded => {
+                "FunctionInvocationRateLimitExceeded"
+            }
+        }
+    }
 }
 
 impl InvokeError {

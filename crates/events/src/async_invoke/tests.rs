@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gateway::{AppFunction, AppSnapshot, RouteTable};
+use gateway::{AppFunction, AppSnapshot, Code, RouteTable};
 use runtime::{FunctionConfig, Report, Runtime, RuntimeConfig, Tier};
 use serde_json::{Value, json};
 
@@ -298,7 +298,13 @@ impl Drop for TempDir {
 struct NoObserver;
 
 impl Observer for NoObserver {
-    fn invocation_finished(&self, _report: &Report, _error: Option<&InvokeError>) {}
+    fn invocation_finished(
+        &self,
+        _report: &Report,
+        _error: Option<&InvokeError>,
+        _source: InvocationSource<'_>,
+    ) {
+    }
 }
 
 const MANIFEST: &str = r#"
@@ -451,14 +457,21 @@ fn snapshot(functions: &[(&str, &str)]) -> SharedSnapshot {
             let function = runtime
                 .load(&config, &wasm, Tier::Baseline)
                 .expect("the guest loads");
-            ((*name).to_owned(), AppFunction::Wasm(function))
+            (
+                (*name).to_owned(),
+                AppFunction::unlimited(Code::Wasm(function), 64),
+            )
         })
         .collect();
     let app = AppSnapshot {
         routes: RouteTable::new(Vec::new()),
         functions,
         request_body_bytes_max: 1 << 20,
-        billing_granularity_ms: 1,
+        billing: manifest::BillingSpec {
+            granularity_ms: 1,
+            price_per_gb_second_nano_usd: 16_667,
+            price_per_request_nano_usd: 200,
+        },
     };
     SharedSnapshot::new(Arc::new(app).into())
 }

@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Full};
 use runtime::{FunctionConfig, Report, Runtime, RuntimeConfig, Tier};
 
 use super::*;
+use crate::function::Code;
 use crate::routes::RouteTable;
 
 /// Queues events in memory, or refuses them as a full node does.
@@ -39,7 +40,13 @@ impl AsyncQueue for RecordingQueue {
 struct NoObserver;
 
 impl Observer for NoObserver {
-    fn invocation_finished(&self, _report: &Report, _error: Option<&InvokeError>) {}
+    fn invocation_finished(
+        &self,
+        _report: &Report,
+        _error: Option<&InvokeError>,
+        _source: InvocationSource<'_>,
+    ) {
+    }
 }
 
 /// A reply as a test looks at it.
@@ -98,7 +105,10 @@ fn functions() -> &'static HashMap<String, AppFunction> {
             let function = runtime
                 .load(&config, &wasm, Tier::Baseline)
                 .expect("the guest loads");
-            (name.to_owned(), AppFunction::Wasm(function))
+            (
+                name.to_owned(),
+                AppFunction::unlimited(Code::Wasm(function), 64),
+            )
         };
         HashMap::from([
             load("tester", "test_handler.wasm", 1500, &[("GREETING", "hi")]),
@@ -120,7 +130,11 @@ fn snapshot(names: &[&str]) -> SharedSnapshot {
         routes: RouteTable::new(Vec::new()),
         functions,
         request_body_bytes_max: 1 << 20,
-        billing_granularity_ms: 1,
+        billing: manifest::BillingSpec {
+            granularity_ms: 1,
+            price_per_gb_second_nano_usd: 16_667,
+            price_per_request_nano_usd: 200,
+        },
     }))
 }
 
@@ -277,7 +291,7 @@ async fn get_function_describes_a_component() {
         assert_eq!(reply.header("content-type"), Some("application/json"));
         let body = reply.json();
         let configuration = &body["Configuration"];
-        let Some(AppFunction::Wasm(tester)) = functions().get("tester") else {
+        let Some(Code::Wasm(tester)) = functions().get("tester").map(AppFunction::code) else {
             panic!("tester is a component");
         };
         let sha256 = base64::engine::general_purpose::STANDARD.encode(tester.code_sha256());

@@ -113,7 +113,9 @@ fn outcomes_follow_the_invoke_error() {
             Outcome::OutOfMemory,
         ),
         (
-            Some(InvokeError::Throttled { slots: 4 }),
+            Some(InvokeError::Throttled {
+                reason: runtime::ThrottleReason::ConcurrentInvocationLimitExceeded,
+            }),
             Outcome::Throttled,
         ),
     ];
@@ -126,7 +128,9 @@ fn outcomes_follow_the_invoke_error() {
 fn a_throttled_invocation_is_not_billed() {
     let record = UsageRecord::from_report(
         &report(40, None),
-        Some(&InvokeError::Throttled { slots: 4 }),
+        Some(&InvokeError::Throttled {
+            reason: runtime::ThrottleReason::ConcurrentInvocationLimitExceeded,
+        }),
         Source::Invoke,
         100,
     );
