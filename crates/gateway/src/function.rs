@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use process::{ProcessFunction, ProcessRuntime};
+use process::ProcessFunction;
 use runtime::{
     Function, FunctionKind, Invocation, InvokeError, InvokeMeta, Report, ThrottleReason,
 };
@@ -34,7 +34,7 @@ pub enum Code {
 pub struct FunctionDescription<'a> {
     /// Lambda's `Runtime`: `wasm32-wasip2` for components (Lambda has no value for them), or
     /// the Lambda runtime a process function stands for.
-    pub runtime: &'static str,
+    pub runtime: &'a str,
     /// Lambda's `Handler`: the world a component exports, or a process function's
     /// `module.function` (`bootstrap` for `provided`).
     pub handler: &'a str,
@@ -127,11 +127,7 @@ impl AppFunction {
             Code::Process(function) => {
                 let config = function.config();
                 FunctionDescription {
-                    runtime: match config.runtime {
-                        ProcessRuntime::Provided => "provided.al2023",
-                        ProcessRuntime::Python3 => "python3.12",
-                        ProcessRuntime::Nodejs => "nodejs20.x",
-                    },
+                    runtime: function.lambda_runtime(),
                     handler: config.handler.as_deref().unwrap_or("bootstrap"),
                     code: None,
                     memory_mb: config.memory_mb,

@@ -32,6 +32,8 @@ pub(crate) struct Launch {
     pub(crate) variables: Vec<(String, String)>,
     pub(crate) invoked_function_arn: String,
     pub(crate) memory_mb: u32,
+    /// Lambda's name for the runtime (`provided.al2023`, `python3.11`).
+    pub(crate) lambda_runtime: String,
 }
 
 /// A running execution environment.

@@ -176,6 +176,12 @@ impl ProcessFunction {
         &self.inner.config().name
     }
 
+    /// Lambda's name for the function's runtime: `provided.al2023`, or `python3.NN` for the
+    /// interpreter that runs it.
+    pub fn lambda_runtime(&self) -> &str {
+        &self.inner.launch().lambda_runtime
+    }
+
     /// What the function was loaded with (for GetFunction and ListFunctions).
     pub fn config(&self) -> &ProcessFunctionConfig {
         self.inner.config()

@@ -42,6 +42,7 @@ pub(crate) fn prepare(
         working_dir: config.code_dir.clone(),
         invoked_function_arn: runtime::function_arn(&config.name),
         memory_mb: config.memory_mb,
+        lambda_runtime: start.lambda_runtime,
     })
 }
 
@@ -53,6 +54,8 @@ struct Start {
     path_prefix: Option<PathBuf>,
     /// Variables only this runtime gets (`AWS_EXECUTION_ENV`, `PYTHONPATH`, ...).
     runtime_variables: Vec<(String, String)>,
+    /// Lambda's name for the runtime.
+    lambda_runtime: String,
 }
 
 fn provided(config: &ProcessFunctionConfig) -> Result<Start, ProcessLoadError> {
@@ -70,6 +73,7 @@ fn provided(config: &ProcessFunctionConfig) -> Result<Start, ProcessLoadError> {
         args: Vec::new(),
         path_prefix: None,
         runtime_variables: Vec::new(),
+        lambda_runtime: "provided.al2023".to_owned(),
     })
 }
 
@@ -103,6 +107,7 @@ fn python(host: &HostInner, config: &ProcessFunctionConfig) -> Result<Start, Pro
         ),
     ];
     Ok(Start {
+        lambda_runtime: format!("python{}", python.version),
         path_prefix: python.executable.parent().map(Path::to_owned),
         program: python.executable,
         args: vec![
