@@ -956,6 +956,11 @@ pub mod process {
     /// waits for the Python tools to be installed (once, by rondo itself, with a Python app of its
     /// own), so no test pays for it against its own bounds.
     pub fn start(app: &App) -> Dev {
+        start_with(app, &[])
+    }
+
+    /// Starts `rondo dev` as [`start`] does, with extra arguments.
+    pub fn start_with(app: &App, extra: &[&str]) -> Dev {
         static TOOLS_READY: OnceLock<()> = OnceLock::new();
         TOOLS_READY.get_or_init(|| {
             let warm_up = process_app(
@@ -967,16 +972,19 @@ pub mod process {
             );
             drop(start_dev(
                 &warm_up,
+                &[],
                 Duration::from_secs(TOOLS_INSTALL_WAIT_S),
             ));
         });
-        start_dev(app, Duration::from_secs(60))
+        start_dev(app, extra, Duration::from_secs(60))
     }
 
-    fn start_dev(app: &App, limit: Duration) -> Dev {
+    fn start_dev(app: &App, extra: &[&str], limit: Duration) -> Dev {
         let tools = tools_dir();
         let tools = tools.to_str().expect("the temp folder's path is UTF-8");
-        Dev::start_within(app, &["--tools", tools], limit)
+        let mut args = vec!["--tools", tools];
+        args.extend_from_slice(extra);
+        Dev::start_within(app, &args, limit)
     }
 
     /// A Lambda client for `dev`'s AWS endpoint, set up as the DynamoDB client of the suite:
@@ -1144,6 +1152,240 @@ pub mod process {
             success: output.status.success(),
             result,
             stderr,
+        }
+    }
+}
+
+/// rondo's admin API on the AWS endpoint: the Prometheus metrics (`GET /metrics`), read with a
+/// small checker of the text format, and the cost report (`GET /rondo/v1/cost`).
+pub mod admin {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use serde_json::Value;
+
+    use super::dynamo::Poll;
+    use super::{Dev, get};
+
+    /// One sample line: `name{label="value",...} value`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Sample {
+        pub name: String,
+        pub labels: BTreeMap<String, String>,
+        pub value: f64,
+    }
+
+    /// What `GET /metrics` answered, with every sample line parsed.
+    #[derive(Debug)]
+    pub struct Metrics {
+        pub content_type: String,
+        pub text: String,
+        pub samples: Vec<Sample>,
+        /// Each family's type, from its `# TYPE` line.
+        pub types: BTreeMap<String, String>,
+    }
+
+    impl Metrics {
+        /// The value of the sample `name` whose labels are exactly `labels`.
+        pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+            let labels: BTreeMap<String, String> = labels
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect();
+            self.samples
+                .iter()
+                .find(|sample| sample.name == name && sample.labels == labels)
+                .map(|sample| sample.value)
+        }
+
+        /// The samples named `name`.
+        pub fn samples_named<'m>(&'m self, name: &'m str) -> impl Iterator<Item = &'m Sample> {
+            self.samples
+                .iter()
+                .filter(move |sample| sample.name == name)
+        }
+    }
+
+    /// Scrapes `dev`'s metrics; fails the test on a status other than 200 or a line that does
+    /// not parse.
+    pub async fn metrics(dev: &Dev) -> Metrics {
+        let reply = get(&format!("{}/metrics", dev.aws)).await;
+        assert_eq!(reply.status, 200, "GET /metrics: {}", reply.text());
+        let text = reply.text();
+        let (samples, types) =
+            parse_metrics(&text).unwrap_or_else(|error| panic!("{error} in:\n{text}"));
+        Metrics {
+            content_type: reply.header("content-type").unwrap_or_default().to_owned(),
+            text,
+            samples,
+            types,
+        }
+    }
+
+    /// Polls the gauge `rondo_concurrent_invocations` of `function` until it reads `n`.
+    pub async fn wait_for_concurrency(dev: &Dev, function: &str, n: u32) {
+        let poll = Poll::new(
+            format!("{n} invocations of {function} in flight"),
+            Duration::from_secs(60),
+        );
+        loop {
+            let metrics = metrics(dev).await;
+            let in_flight =
+                metrics.value("rondo_concurrent_invocations", &[("function", function)]);
+            if in_flight == Some(f64::from(n)) {
+                return;
+            }
+            poll.tick(in_flight).await;
+        }
+    }
+
+    /// The cost report (`GET /rondo/v1/cost?by=BY`, the last 24 hours) as JSON.
+    pub async fn cost(dev: &Dev, by: &str) -> Value {
+        let reply = get(&format!("{}/rondo/v1/cost?by={by}", dev.aws)).await;
+        assert_eq!(reply.status, 200, "GET /rondo/v1/cost: {}", reply.text());
+        reply.json()
+    }
+
+    /// The row `name` of a cost report; fails the test, showing the report, when there is none.
+    #[track_caller]
+    pub fn cost_row<'r>(report: &'r Value, name: &str) -> &'r Value {
+        report["rows"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|row| row["name"] == name))
+            .unwrap_or_else(|| panic!("no row {name:?} in the cost report {report:#}"))
+    }
+
+    /// Parses the Prometheus text format (0.0.4, or OpenMetrics' `# EOF` ending): comments
+    /// `# HELP`, `# TYPE`, `# UNIT` and `# EOF`, and sample lines whose family has a `# TYPE`.
+    pub fn parse_metrics(text: &str) -> Result<(Vec<Sample>, BTreeMap<String, String>), String> {
+        let mut samples = Vec::new();
+        let mut types = BTreeMap::new();
+        for (line_idx, line) in text.lines().enumerate() {
+            let at = |what: &str| format!("line {}: {what}: {line:?}", line_idx + 1);
+            if let Some(comment) = line.strip_prefix("# ") {
+                let mut words = comment.splitn(3, ' ');
+                match (words.next(), words.next(), words.next()) {
+                    (Some("TYPE"), Some(family), Some(kind)) => {
+                        types.insert(family.to_owned(), kind.to_owned());
+                    }
+                    (Some("HELP" | "UNIT"), Some(_), _) | (Some("EOF"), None, None) => {}
+                    _ => return Err(at("an unknown comment")),
+                }
+                continue;
+            }
+            let sample = parse_sample(line).map_err(|error| at(&error))?;
+            let family_typed = std::iter::once(sample.name.as_str())
+                .chain(
+                    ["_total", "_bucket", "_count", "_sum", "_created"]
+                        .iter()
+                        .filter_map(|suffix| sample.name.strip_suffix(suffix)),
+                )
+                .any(|family| types.contains_key(family));
+            if !family_typed {
+                return Err(at("a sample before its family's # TYPE"));
+            }
+            samples.push(sample);
+        }
+        Ok((samples, types))
+    }
+
+    fn parse_sample(line: &str) -> Result<Sample, String> {
+        let name_end = line
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(line.len());
+        let name = &line[..name_end];
+        let name_ok = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':');
+        if !name_ok {
+            return Err("no metric name".to_owned());
+        }
+        let mut rest = &line[name_end..];
+        let mut labels = BTreeMap::new();
+        if let Some(after_brace) = rest.strip_prefix('{') {
+            rest = parse_labels(after_brace, &mut labels)?;
+        }
+        let rest = rest.strip_prefix(' ').ok_or("no space before the value")?;
+        let mut fields = rest.split(' ');
+        let value = fields.next().ok_or("no value")?;
+        let value: f64 = value.parse().map_err(|_| format!("bad value {value:?}"))?;
+        if let Some(timestamp) = fields.next() {
+            timestamp
+                .parse::<f64>()
+                .map_err(|_| format!("bad timestamp {timestamp:?}"))?;
+        }
+        if fields.next().is_some() {
+            return Err("text after the value".to_owned());
+        }
+        Ok(Sample {
+            name: name.to_owned(),
+            labels,
+            value,
+        })
+    }
+
+    /// Parses `key="value",...}` (after the `{`); returns what follows the `}`.
+    fn parse_labels<'l>(
+        mut rest: &'l str,
+        labels: &mut BTreeMap<String, String>,
+    ) -> Result<&'l str, String> {
+        loop {
+            if let Some(after) = rest.strip_prefix('}') {
+                return Ok(after);
+            }
+            let (key, after_key) = rest.split_once("=\"").ok_or("a label without =\"")?;
+            let key_ok = key
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !key_ok {
+                return Err(format!("bad label name {key:?}"));
+            }
+            let mut value = String::new();
+            let mut chars = after_key.char_indices();
+            let value_end = loop {
+                match chars.next() {
+                    Some((_, '\\')) => match chars.next() {
+                        Some((_, '\\')) => value.push('\\'),
+                        Some((_, '"')) => value.push('"'),
+                        Some((_, 'n')) => value.push('\n'),
+                        other => return Err(format!("bad escape {other:?} in label {key}")),
+                    },
+                    Some((idx, '"')) => break idx,
+                    Some((_, c)) => value.push(c),
+                    None => return Err(format!("label {key} is not closed")),
+                }
+            };
+            if labels.insert(key.to_owned(), value).is_some() {
+                return Err(format!("label {key} twice"));
+            }
+            rest = &after_key[value_end + 1..];
+            rest = rest.strip_prefix(',').unwrap_or(rest);
+        }
+    }
+
+    #[test]
+    fn the_checker_reads_samples_and_refuses_malformed_lines() {
+        let text = "# HELP a_total A.\n# TYPE a counter\na_total{f=\"x\\\"y\",g=\"\"} 3\nb 1\n";
+        let error = parse_metrics(text).expect_err("b has no # TYPE");
+        assert!(error.contains("line 4"), "{error}");
+        let (samples, types) =
+            parse_metrics("# TYPE a counter\na_total{f=\"x\\\"y\"} 3\n# EOF\n").expect("parses");
+        assert_eq!(types["a"], "counter");
+        assert_eq!(samples[0].labels["f"], "x\"y");
+        assert_eq!(samples[0].value, 3.0);
+        for bad in [
+            "a_total{f=\"x} 3",
+            "a_total{f=x} 3",
+            "a_total 3 4 5",
+            "a_total{f=\"1\"}3",
+        ] {
+            assert!(
+                parse_metrics(&format!("# TYPE a counter\n{bad}\n")).is_err(),
+                "{bad} must not parse"
+            );
         }
     }
 }
