@@ -9,6 +9,7 @@
 )]
 
 mod bench;
+mod bench_scaling;
 mod bench_tables;
 mod bench_triggers;
 mod fuzz;
@@ -29,6 +30,10 @@ commands:
   bench http [--quick]      rondo against `wasmtime serve` and plain hyper on the same wasi:http
                             hello component, plus a handler-world hello and the edit -> serving
                             latency of dev mode; peers are built under <temp>/rondo-bench
+  bench scaling [--quick]   how rondo scales on one node: a burst of N concurrent invocations
+                            from zero (wasm 100, 500, 1000; Python 20), a fast function's p99
+                            next to a CPU-bound one (unlimited and reserved), and an app of
+                            10,000 functions (load time, memory, first invocations)
   bench tables [--quick]    rondo's tables against dynalite (installed with npm under
                             <temp>/rondo-bench): PutItem, GetItem and Query at 1, 16 and 64
                             connections, with a Rust load generator
@@ -62,6 +67,8 @@ fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         }
         ["bench", "http"] => bench::http(root, false),
         ["bench", "http", "--quick"] => bench::http(root, true),
+        ["bench", "scaling"] => bench_scaling::scaling(root, false),
+        ["bench", "scaling", "--quick"] => bench_scaling::scaling(root, true),
         ["bench", "tables"] => bench_tables::tables(root, false),
         ["bench", "tables", "--quick"] => bench_tables::tables(root, true),
         ["bench", "triggers"] => bench_triggers::triggers(root, false),
