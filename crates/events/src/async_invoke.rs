@@ -459,6 +459,9 @@ async fn attempt(shared: &Shared, event: &StoredEvent) -> Result<Bytes, Failure>
         request_id: event.request_id.clone(),
     };
     let payload = event.payload.clone();
+    // Reserved concurrency 0 throttles everything; Lambda then sends events straight to the
+    // on-failure destination, without retries.
+    let reserved_zero = function.pool().reserved() == Some(0);
     // Its own task, so a panic in a function's host code fails this attempt, not the worker.
     let invocation = tokio::spawn(async move { function.invoke(payload, meta).await }).await;
     let invocation = match invocation {
@@ -478,6 +481,7 @@ async fn attempt(shared: &Shared, event: &StoredEvent) -> Result<Bytes, Failure>
     );
     invocation.result.map_err(|error| {
         let kind = match error {
+            InvokeError::Throttled { .. } if reserved_zero => FailureKind::Disabled,
             InvokeError::Throttled { .. } => FailureKind::Throttled,
             _ => FailureKind::Function,
         };

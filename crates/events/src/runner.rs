@@ -341,9 +341,14 @@ async fn deliver(
     let store = context.tables.store();
     let mut pending: VecDeque<(Vec<ShardRecord>, u32)> = VecDeque::from([(batch, 0)]);
     while let Some((mut batch, mut attempts)) = pending.pop_front() {
+        let mut throttles = 0;
         loop {
             let (outcome, request_id) = invoke(plan, context, &batch).await;
             let partial = matches!(outcome, Outcome::Partial(_));
+            if !matches!(&outcome, Outcome::Failed { function_error, .. } if *function_error == "Throttled")
+            {
+                throttles = 0;
+            }
             let (error, function_error) = match outcome {
                 Outcome::Success => break,
                 Outcome::Partial(lowest) => {
@@ -357,8 +362,10 @@ async fn deliver(
                     function_error,
                 } => {
                     if function_error == "Throttled" {
-                        // Throttles retry without counting, as on Lambda.
-                        backoff(attempts).await;
+                        // Throttles retry without counting, as on Lambda, backing off while
+                        // they last (from the shortest wait to the longest).
+                        throttles += 1;
+                        backoff(throttles).await;
                         continue;
                     }
                     (error, function_error)

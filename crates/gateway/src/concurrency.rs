@@ -177,6 +177,11 @@ impl FunctionPool {
         &self.name
     }
 
+    /// The function's reserved concurrency, if it has one.
+    pub fn reserved(&self) -> Option<u32> {
+        self.reserved
+    }
+
     /// Invocations running now.
     pub fn in_flight(&self) -> u32 {
         self.in_flight.load(Ordering::Acquire)

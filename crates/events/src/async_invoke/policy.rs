@@ -74,7 +74,7 @@ pub(super) fn after_attempt(
             event.throttles += 1;
             throttle_backoff_ms(event.throttles)
         }
-        FailureKind::FunctionGone | FailureKind::NotInvocable => {
+        FailureKind::FunctionGone | FailureKind::NotInvocable | FailureKind::Disabled => {
             return Next::GiveUp(Condition::RetriesExhausted);
         }
     };

@@ -68,6 +68,8 @@ pub(super) enum FailureKind {
     FunctionGone,
     /// The function takes HTTP requests, not events (a `wasi:http` component).
     NotInvocable,
+    /// Throttled by a reserved concurrency of 0: it never runs, so it is not retried.
+    Disabled,
 }
 
 /// An invocation record waiting in the outbox for its destination table.
@@ -89,6 +91,7 @@ impl FailureKind {
             FailureKind::Throttled => 429,
             FailureKind::FunctionGone => 404,
             FailureKind::NotInvocable => 400,
+            FailureKind::Disabled => 429,
         }
     }
 
@@ -98,6 +101,7 @@ impl FailureKind {
             FailureKind::Throttled => 1,
             FailureKind::FunctionGone => 2,
             FailureKind::NotInvocable => 3,
+            FailureKind::Disabled => 4,
         }
     }
 
@@ -107,6 +111,7 @@ impl FailureKind {
             1 => FailureKind::Throttled,
             2 => FailureKind::FunctionGone,
             3 => FailureKind::NotInvocable,
+            4 => FailureKind::Disabled,
             _ => return None,
         })
     }

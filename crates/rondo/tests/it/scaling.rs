@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::operation::RequestId as _;
 use aws_sdk_lambda::operation::invoke::InvokeError;
@@ -18,7 +19,7 @@ use aws_sdk_lambda::types::{InvocationType, ThrottleReason};
 use serde_json::json;
 
 use crate::support::admin::{Metrics, cost, cost_row, metrics, wait_for_concurrency};
-use crate::support::dynamo::{Item, Poll, dynamodb, get_s, s, wait_active};
+use crate::support::dynamo::{Item, Poll, dynamodb, get_n, get_s, s, wait_active};
 use crate::support::process::{
     invoke, lambda, log_frame, process_app, python_function, python_program, start, start_with,
 };
@@ -596,4 +597,77 @@ async fn scan_items(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<Item>
         .unwrap_or_else(|e| panic!("scan {table}: {e:?}"));
     assert!(output.last_evaluated_key().is_none(), "one page is enough");
     output.items().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_to_a_function_reserved_at_zero_go_straight_to_on_failure() {
+    let manifest = r#"[app]
+name = "async-disabled"
+
+[function.off]
+wasm = "handler.wasm"
+reserved_concurrency = 0
+
+[function.off.async]
+maximum_retry_attempts = 2
+on_failure = "table:failures"
+
+[table.failures]
+partition_key = { name = "id", type = "S" }
+"#;
+    let app = App::new(
+        manifest,
+        &[("handler.wasm", test_wasm("test_handler.wasm"))],
+    );
+    // Retry delays of a minute: a retry would make the record late beyond the poll's limit.
+    let dev = Dev::start_with(&app, &["--async-retry-delay-ms", "60000"]);
+    let client = lambda(&dev);
+    let dynamo = dynamodb(&dev);
+    wait_active(&dynamo, "failures").await;
+    let output = client
+        .invoke()
+        .function_name("off")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(r#"{"action": "echo"}"#))
+        .send()
+        .await
+        .expect("an event is accepted even when the function is throttled");
+    assert_eq!(output.status_code(), 202);
+    let request_id = output.request_id().expect("a request id").to_owned();
+
+    let poll = Poll::new("the on-failure record", Duration::from_secs(WAIT_S));
+    let failures = loop {
+        let failures = scan_ids(&dynamo, "failures").await;
+        if !failures.is_empty() {
+            break failures;
+        }
+        poll.tick(dev.stderr()).await;
+    };
+    assert_eq!(failures, BTreeSet::from([request_id.clone()]));
+    let item = dynamo
+        .get_item()
+        .table_name("failures")
+        .key("id", AttributeValue::S(request_id.clone()))
+        .send()
+        .await
+        .expect("get the record")
+        .item
+        .expect("the record");
+    let map = |item: &Item, name: &str| match item.get(name) {
+        Some(AttributeValue::M(map)) => map.clone(),
+        other => panic!("{name}: {other:?} in {item:?}"),
+    };
+    let context = map(&item, "requestContext");
+    assert_eq!(get_s(&context, "condition"), "RetriesExhausted", "{item:?}");
+    assert_eq!(get_n(&context, "approximateInvokeCount"), "0", "{item:?}");
+    assert_eq!(
+        get_n(&map(&item, "responseContext"), "statusCode"),
+        "429",
+        "{item:?}"
+    );
+    // It never ran.
+    assert!(
+        !dev.stdout()
+            .contains(&format!("START RequestId: {request_id}"))
+    );
 }
