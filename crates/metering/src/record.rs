@@ -37,7 +37,7 @@ pub struct UsageRecord {
 pub enum Source {
     /// An API Gateway route; the text is the route key (`GET /hello/{name}`, `$default`).
     Route(String),
-    /// An event source; the text names it and its function (`table:carts -> cart-status`).
+    /// An event source; the text names it and its function (`table:carts->cart-status`).
     Trigger(String),
     /// Lambda's Invoke API, synchronously (`RequestResponse`).
     Invoke,
