@@ -1,8 +1,5 @@
 //! The Lambda API's description operations, `GetFunction` and `ListFunctions`, read with the
 //! real Lambda client (`aws-sdk-lambda`), and its errors for functions that do not exist.
-
-use std::time::Duration;
-
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::types::{Architecture, LastUpdateStatus, PackageType, State};
 use base64::Engine as _;
@@ -17,29 +14,7 @@ pub fn lambda(dev: &Dev) -> aws_sdk_lambda::Client {
 
 /// A Lambda client for `dev`'s AWS endpoint that signs with the given key.
 fn lambda_signed_as(dev: &Dev, key_id: &str, secret: &str) -> aws_sdk_lambda::Client {
-    use aws_sdk_lambda::config::retry::RetryConfig;
-    use aws_sdk_lambda::config::timeout::TimeoutConfig;
-    use aws_sdk_lambda::config::{Credentials, Region};
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let config = aws_sdk_lambda::Config::builder()
-        .behavior_version_latest()
-        .endpoint_url(&dev.aws)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
-        .retry_config(RetryConfig::disabled())
-        // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_timeout(Duration::from_secs(120))
-                .build(),
-        )
-        .http_client(http_client)
-        .build();
-    aws_sdk_lambda::Client::from_conf(config)
+    crate::support::aws_client!(aws_sdk_lambda, dev, key_id, secret)
 }
 
 /// Expects `result` to have failed with the service error `code` and HTTP `status`; returns the

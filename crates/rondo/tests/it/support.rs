@@ -14,6 +14,37 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+/// An AWS SDK client (`$sdk` is the SDK's crate) for `dev`'s AWS endpoint that signs with the
+/// given key. Retries are off, so an error shows as itself, and each operation has a bound.
+macro_rules! aws_client {
+    ($sdk:ident, $dev:expr, $key_id:expr, $secret:expr) => {{
+        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+        use $sdk::config::retry::RetryConfig;
+        use $sdk::config::timeout::TimeoutConfig;
+        use $sdk::config::{Credentials, Region};
+
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let config = $sdk::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&$dev.aws)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new($key_id, $secret, None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(std::time::Duration::from_secs(120))
+                    .build(),
+            )
+            .http_client(http_client)
+            .build();
+        $sdk::Client::from_conf(config)
+    }};
+}
+pub(crate) use aws_client;
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -314,29 +345,7 @@ pub mod dynamo {
     /// A DynamoDB client for `dev`'s AWS endpoint that signs with the given key.
     /// Retries are off, so an error shows as itself.
     pub fn dynamodb_signed_as(dev: &Dev, key_id: &str, secret: &str) -> aws_sdk_dynamodb::Client {
-        use aws_sdk_dynamodb::config::retry::RetryConfig;
-        use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-        use aws_sdk_dynamodb::config::{Credentials, Region};
-        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(&dev.aws)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
-            .retry_config(RetryConfig::disabled())
-            // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_timeout(Duration::from_secs(120))
-                    .build(),
-            )
-            .http_client(http_client)
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(config)
+        super::aws_client!(aws_sdk_dynamodb, dev, key_id, secret)
     }
 
     /// An app that declares only the given `[table.*]` text (which may be empty): no functions.
@@ -774,7 +783,6 @@ pub mod dynamo {
 /// which is a separate client (and has its own `AttributeValue`) on the same AWS endpoint.
 pub mod streams {
     use std::collections::HashMap;
-    use std::time::Duration;
 
     use aws_sdk_dynamodbstreams::types::AttributeValue;
 
@@ -784,29 +792,7 @@ pub mod streams {
     /// A DynamoDB Streams client for `dev`'s AWS endpoint, set up as [`super::dynamo::dynamodb`]:
     /// any key, retries off, a bound on each operation.
     pub fn dynamodb_streams(dev: &Dev) -> aws_sdk_dynamodbstreams::Client {
-        use aws_sdk_dynamodbstreams::config::retry::RetryConfig;
-        use aws_sdk_dynamodbstreams::config::timeout::TimeoutConfig;
-        use aws_sdk_dynamodbstreams::config::{Credentials, Region};
-        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let config = aws_sdk_dynamodbstreams::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(&dev.aws)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .retry_config(RetryConfig::disabled())
-            // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_timeout(Duration::from_secs(120))
-                    .build(),
-            )
-            .http_client(http_client)
-            .build();
-        aws_sdk_dynamodbstreams::Client::from_conf(config)
+        super::aws_client!(aws_sdk_dynamodbstreams, dev, "test", "test")
     }
 
     /// A streams attribute value as the DynamoDB client's type, to compare with items written.
@@ -990,29 +976,7 @@ pub mod process {
     /// A Lambda client for `dev`'s AWS endpoint, set up as the DynamoDB client of the suite:
     /// any key, retries off, a bound on each operation.
     pub fn lambda(dev: &Dev) -> aws_sdk_lambda::Client {
-        use aws_sdk_lambda::config::retry::RetryConfig;
-        use aws_sdk_lambda::config::timeout::TimeoutConfig;
-        use aws_sdk_lambda::config::{Credentials, Region};
-        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let config = aws_sdk_lambda::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(&dev.aws)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .retry_config(RetryConfig::disabled())
-            // A bound, not a speed expectation: a hung server fails the test instead of hanging it.
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_timeout(Duration::from_secs(120))
-                    .build(),
-            )
-            .http_client(http_client)
-            .build();
-        aws_sdk_lambda::Client::from_conf(config)
+        super::aws_client!(aws_sdk_lambda, dev, "test", "test")
     }
 
     /// What the Invoke API said about one invocation.
