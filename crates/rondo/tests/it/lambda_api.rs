@@ -1,5 +1,6 @@
 //! The Lambda API's description operations, `GetFunction` and `ListFunctions`, read with the
 //! real Lambda client (`aws-sdk-lambda`), and its errors for functions that do not exist.
+
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::types::{Architecture, LastUpdateStatus, PackageType, State};
 use base64::Engine as _;
