@@ -10,6 +10,7 @@
 //!
 //! | action  | behaviour |
 //! |---------|-----------|
+//! | `ping`  | answers `{"pong": true}` at once (the benchmark's handler) |
 //! | `echo`  | the event and the invocation's context: request id, function name, version, memory, deadline, ARN, the environment, the process id and how many invocations this process has run |
 //! | `error` | function error `TestError` / `asked to fail` |
 //! | `sleep` | sleeps `ms` milliseconds (default 60000), then answers `{"slept_ms": ms}` |
@@ -59,6 +60,7 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let action = text_param(&payload, "action")
         .ok_or_else(|| diagnostic("UnknownAction", "the event names no action".to_owned()))?;
     match action.as_str() {
+        "ping" => Ok(json!({"pong": true})),
         "echo" => Ok(json!({
             "event": payload,
             "requestId": context.request_id,

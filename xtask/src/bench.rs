@@ -347,7 +347,7 @@ fn write_app(dir: &Path, wasm: &Path, route: &str) -> anyhow::Result<PathBuf> {
     Ok(dir.to_owned())
 }
 
-fn build_hyper(work: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn build_hyper(work: &Path) -> anyhow::Result<PathBuf> {
     let dir = work.join("hyper-hello");
     std::fs::create_dir_all(dir.join("src"))?;
     std::fs::write(dir.join("Cargo.toml"), HYPER_CARGO_TOML)?;

@@ -9,6 +9,7 @@
 )]
 
 mod bench;
+mod bench_lambda;
 mod bench_scaling;
 mod bench_tables;
 mod bench_triggers;
@@ -30,6 +31,10 @@ commands:
   bench http [--quick]      rondo against `wasmtime serve` and plain hyper on the same wasi:http
                             hello component, plus a handler-world hello and the edit -> serving
                             latency of dev mode; peers are built under <temp>/rondo-bench
+  bench lambda [--quick]    process functions (native lambda_runtime and Python) on rondo dev:
+                            cold start against the language's own start-up, warm Invoke
+                            overhead (p50, p99) and invocations/s at 1, 4 and 16 callers, next
+                            to a plain hyper server as the HTTP limit
   bench scaling [--quick]   how rondo scales on one node: a burst of N concurrent invocations
                             from zero (wasm 100, 500, 1000; Python 20), a fast function's p99
                             next to a CPU-bound one (unlimited and reserved), and an app of
@@ -67,6 +72,8 @@ fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         }
         ["bench", "http"] => bench::http(root, false),
         ["bench", "http", "--quick"] => bench::http(root, true),
+        ["bench", "lambda"] => bench_lambda::lambda(root, false),
+        ["bench", "lambda", "--quick"] => bench_lambda::lambda(root, true),
         ["bench", "scaling"] => bench_scaling::scaling(root, false),
         ["bench", "scaling", "--quick"] => bench_scaling::scaling(root, true),
         ["bench", "tables"] => bench_tables::tables(root, false),

@@ -107,15 +107,17 @@ async fn sees_lambdas_context(function: &str, event: Value) {
             .is_some_and(|arn| arn.starts_with("arn:aws:lambda:") && arn.ends_with(function)),
         "{result}"
     );
-    // The Rust runtime hands over the deadline, Python's context the time left.
+    // The Rust runtime hands over the deadline, Python's context the time left (read after the
+    // cold start, so this estimate of the deadline is early by the start's length).
     let deadline_ms = match result.get("deadlineMs") {
         Some(deadline) => deadline.as_u64().expect("a number"),
         None => before_ms + result["remainingMs"].as_u64().expect("remainingMs"),
     };
+    let cold_start_allowance_ms = 5_000;
     assert!(
-        (before_ms..=now_ms() + 30_000).contains(&deadline_ms)
-            && deadline_ms + 1000 >= before_ms + 30_000,
-        "the deadline {deadline_ms} is about 30 s after {before_ms}"
+        deadline_ms <= now_ms() + 30_000
+            && deadline_ms + cold_start_allowance_ms >= before_ms + 30_000,
+        "the deadline {deadline_ms} is the function's timeout (30 s) after the invocation at {before_ms}"
     );
     let env = &result["env"];
     assert_eq!(env["AWS_ENDPOINT_URL"], dev.aws.as_str(), "{env}");
