@@ -39,7 +39,7 @@ pub enum InvokeError {
     /// The guest trapped (a panic, an `unreachable`, an out-of-bounds access).
     #[error("the function trapped: {message}")]
     Trap { message: String },
-    #[error("task timed out after {:.2} seconds", *timeout_ms as f64 / 1000.0)]
+    #[error("Task timed out after {:.2} seconds", *timeout_ms as f64 / 1000.0)]
     Timeout { timeout_ms: u32 },
     #[error("the function exceeded its memory limit of {memory_mb} MB")]
     OutOfMemory { memory_mb: u32 },
