@@ -233,14 +233,47 @@ fn start_rondo(rondo: &Path, app: &Path, tools: &Path) -> anyhow::Result<Rondo> 
             let _ = sender.send(parsed);
         }
     });
-    let deadline = spawned_at + START_TIMEOUT;
+    let announced = wait_for_banner(&receiver, &mut server, spawned_at + START_TIMEOUT)?;
+    let address = |text: &str| -> anyhow::Result<SocketAddr> {
+        text.parse()
+            .with_context(|| format!("rondo printed {text:?}, not an address"))
+    };
+    Ok(Rondo {
+        gateway: address(&announced.gateway)?,
+        aws: address(&announced.aws)?,
+        server,
+        to_banner: announced.banner_at.duration_since(spawned_at),
+        reported_load_ms: announced.load_ms,
+    })
+}
+
+/// What rondo's banner said, and when its first line was read.
+struct Announced {
+    banner_at: Instant,
+    load_ms: f64,
+    gateway: String,
+    aws: String,
+}
+
+/// Reads start-up lines until the banner and both addresses are known; fails if rondo exits
+/// first or `deadline` passes, quoting what it printed.
+fn wait_for_banner(
+    receiver: &mpsc::Receiver<StartLine>,
+    server: &mut Server,
+    deadline: Instant,
+) -> anyhow::Result<Announced> {
     let mut banner = None;
     let mut gateway: Option<String> = None;
     let mut aws: Option<String> = None;
     let mut before_banner = Vec::new();
-    let (banner_at, reported_load_ms, gateway, aws) = loop {
-        if let (Some((at, load_ms)), Some(gateway), Some(aws)) = (banner, &gateway, &aws) {
-            break (at, load_ms, gateway.clone(), aws.clone());
+    loop {
+        if let (Some((banner_at, load_ms)), Some(gateway), Some(aws)) = (banner, &gateway, &aws) {
+            return Ok(Announced {
+                banner_at,
+                load_ms,
+                gateway: gateway.clone(),
+                aws: aws.clone(),
+            });
         }
         match receiver.recv_timeout(START_POLL_INTERVAL) {
             Ok(StartLine::Banner { at, load_ms }) => banner = Some((at, load_ms)),
@@ -262,18 +295,7 @@ fn start_rondo(rondo: &Path, app: &Path, tools: &Path) -> anyhow::Result<Rondo> 
                 before_banner.join("\n")
             );
         }
-    };
-    let address = |text: &str| -> anyhow::Result<SocketAddr> {
-        text.parse()
-            .with_context(|| format!("rondo printed {text:?}, not an address"))
-    };
-    Ok(Rondo {
-        gateway: address(&gateway)?,
-        aws: address(&aws)?,
-        server,
-        to_banner: banner_at.duration_since(spawned_at),
-        reported_load_ms,
-    })
+    }
 }
 
 /// Reads one line of rondo's stderr at start-up: the banner's first line
