@@ -11,6 +11,7 @@
 pub mod async_invoke;
 pub mod limits;
 
+mod attribute;
 mod checkpoint;
 mod runner;
 

@@ -14,6 +14,7 @@ use tables::{ShardRecord, StreamInfo};
 use gateway::InvocationSource;
 
 use crate::TriggerContext;
+use crate::attribute::to_attribute;
 use crate::checkpoint::{self, Place};
 use crate::limits::{BATCH_BYTES_MAX, RETRY_BACKOFF_MS_MAX, RETRY_BACKOFF_MS_MIN};
 use patterns::Pattern;
@@ -645,20 +646,6 @@ async fn put_failure(context: &TriggerContext, table: &str, record: &Value) -> R
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
-}
-
-/// Plain JSON as a DynamoDB attribute value.
-fn to_attribute(value: &Value) -> Value {
-    match value {
-        Value::Null => json!({ "NULL": true }),
-        Value::Bool(b) => json!({ "BOOL": b }),
-        Value::Number(n) => json!({ "N": n.to_string() }),
-        Value::String(s) => json!({ "S": s }),
-        Value::Array(items) => json!({ "L": items.iter().map(to_attribute).collect::<Vec<_>>() }),
-        Value::Object(fields) => json!({
-            "M": fields.iter().map(|(k, v)| (k.clone(), to_attribute(v))).collect::<serde_json::Map<_, _>>()
-        }),
-    }
 }
 
 fn rfc3339(secs: u64) -> String {

@@ -21,6 +21,7 @@ use tables::Tables;
 
 use super::policy::Condition;
 use super::stored::{FailureKind, StoredEvent};
+use crate::attribute::to_attribute;
 use crate::limits::ASYNC_RECORD_BYTES_MAX;
 
 /// The invocation record of an event that ended with `condition` at `now_ms`; `response` is
@@ -143,21 +144,4 @@ fn string_partition_key(table: &Value) -> Option<String> {
         .iter()
         .any(|d| d["AttributeName"] == name && d["AttributeType"] == "S");
     is_string.then(|| name.to_owned())
-}
-
-/// Plain JSON as a DynamoDB attribute value.
-fn to_attribute(value: &Value) -> Value {
-    match value {
-        Value::Null => json!({ "NULL": true }),
-        Value::Bool(b) => json!({ "BOOL": b }),
-        Value::Number(n) => json!({ "N": n.to_string() }),
-        Value::String(s) => json!({ "S": s }),
-        Value::Array(items) => json!({ "L": items.iter().map(to_attribute).collect::<Vec<_>>() }),
-        Value::Object(fields) => json!({
-            "M": fields
-                .iter()
-                .map(|(k, v)| (k.clone(), to_attribute(v)))
-                .collect::<serde_json::Map<_, _>>()
-        }),
-    }
 }
