@@ -547,6 +547,21 @@ impl SpawnQuiet for Command {
     }
 }
 
+/// Builds xtask in release and runs `bench <name>` from that build, so the load generator
+/// (this process) is optimized code too.
+pub(crate) fn rerun_in_release(root: &Path, name: &str, quick: bool) -> anyhow::Result<()> {
+    println!("building xtask (release) for the load generator...");
+    run(Command::new("cargo")
+        .args(["build", "--release", "-p", "xtask"])
+        .current_dir(root))?;
+    let mut command = Command::new(root.join("target/release/xtask"));
+    command.args(["bench", name]);
+    if quick {
+        command.arg("--quick");
+    }
+    run(&mut command)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

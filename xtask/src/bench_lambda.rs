@@ -128,7 +128,7 @@ impl Kind {
 /// Runs the benchmark and prints its tables; `quick` makes every run smaller.
 pub fn lambda(root: &Path, quick: bool) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        return rerun_in_release(root, quick);
+        return crate::bench::rerun_in_release(root, "lambda", quick);
     }
     let config = if quick { QUICK } else { FULL };
     let work = std::env::temp_dir().join("rondo-bench");
@@ -171,20 +171,6 @@ pub fn lambda(root: &Path, quick: bool) -> anyhow::Result<()> {
     let results = local.block_on(&runtime, measure(aws, hyper_address, &startup, &config))?;
     print_results(python_bare_ms, &results, &config);
     Ok(())
-}
-
-/// Builds xtask in release and runs this command from that build.
-fn rerun_in_release(root: &Path, quick: bool) -> anyhow::Result<()> {
-    println!("building xtask (release) for the client...");
-    run(Command::new("cargo")
-        .args(["build", "--release", "-p", "xtask"])
-        .current_dir(root))?;
-    let mut command = Command::new(root.join("target/release/xtask"));
-    command.args(["bench", "lambda"]);
-    if quick {
-        command.arg("--quick");
-    }
-    run(&mut command)
 }
 
 /// The manifest: per kind, the warm function and `cold_n` fresh ones, all on one code folder.

@@ -87,7 +87,7 @@ const QUICK: Config = Config {
 /// functions smaller.
 pub fn scaling(root: &Path, quick: bool) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        return rerun_in_release(root, quick);
+        return crate::bench::rerun_in_release(root, "scaling", quick);
     }
     let config = if quick { QUICK } else { FULL };
     let work = std::env::temp_dir().join("rondo-bench");
@@ -114,20 +114,6 @@ pub fn scaling(root: &Path, quick: bool) -> anyhow::Result<()> {
     let many = many::run(&bench, &config)?;
     many::print(&many);
     Ok(())
-}
-
-/// Builds xtask in release and runs this command from that build.
-fn rerun_in_release(root: &Path, quick: bool) -> anyhow::Result<()> {
-    println!("building xtask (release) for the client...");
-    run(Command::new("cargo")
-        .args(["build", "--release", "-p", "xtask"])
-        .current_dir(root))?;
-    let mut command = Command::new(root.join("target/release/xtask"));
-    command.args(["bench", "scaling"]);
-    if quick {
-        command.arg("--quick");
-    }
-    run(&mut command)
 }
 
 /// What every part needs: the binary, the guests, and where to put apps.

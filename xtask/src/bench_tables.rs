@@ -56,7 +56,7 @@ struct Config {
 /// Runs the benchmark and prints its tables; `quick` shortens every phase.
 pub fn tables(root: &Path, quick: bool) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        return rerun_in_release(root, quick);
+        return crate::bench::rerun_in_release(root, "tables", quick);
     }
     let config = if quick {
         Config {
@@ -112,20 +112,6 @@ pub fn tables(root: &Path, quick: bool) -> anyhow::Result<()> {
 
     print_results(&dynalite_results, &rondo_results);
     Ok(())
-}
-
-/// Builds xtask in release and runs this command from that build.
-fn rerun_in_release(root: &Path, quick: bool) -> anyhow::Result<()> {
-    println!("building xtask (release) for the load generator...");
-    run(Command::new("cargo")
-        .args(["build", "--release", "-p", "xtask"])
-        .current_dir(root))?;
-    let mut command = Command::new(root.join("target/release/xtask"));
-    command.args(["bench", "tables"]);
-    if quick {
-        command.arg("--quick");
-    }
-    run(&mut command)
 }
 
 /// The request bodies of every phase, built once and sent to both servers.

@@ -99,7 +99,7 @@ const QUICK: Config = Config {
 /// Runs the benchmark and prints its tables; `quick` makes every run smaller.
 pub fn triggers(root: &Path, quick: bool) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        return rerun_in_release(root, quick);
+        return crate::bench::rerun_in_release(root, "triggers", quick);
     }
     let config = if quick { QUICK } else { FULL };
     let work = std::env::temp_dir().join("rondo-bench");
@@ -153,20 +153,6 @@ pub fn triggers(root: &Path, quick: bool) -> anyhow::Result<()> {
 
     print_summary(&latency, &throughputs);
     Ok(())
-}
-
-/// Builds xtask in release and runs this command from that build.
-fn rerun_in_release(root: &Path, quick: bool) -> anyhow::Result<()> {
-    println!("building xtask (release) for the client...");
-    run(Command::new("cargo")
-        .args(["build", "--release", "-p", "xtask"])
-        .current_dir(root))?;
-    let mut command = Command::new(root.join("target/release/xtask"));
-    command.args(["bench", "triggers"]);
-    if quick {
-        command.arg("--quick");
-    }
-    run(&mut command)
 }
 
 /// Runs `future` on a current-thread runtime inside a `LocalSet`, so connections can be local
