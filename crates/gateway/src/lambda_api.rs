@@ -380,10 +380,16 @@ async fn invoke_now(
         }
         Err(error) => {
             builder = builder.header("x-amz-function-error", "Unhandled");
-            let body = json!({
+            let mut body = json!({
                 "errorMessage": error.error_message(),
                 "errorType": error.error_type(),
             });
+            // What the runtime posted, passed on as Lambda does.
+            if let InvokeError::Function { stack_trace, .. } = &error
+                && !stack_trace.is_empty()
+            {
+                body["stackTrace"] = json!(stack_trace);
+            }
             Bytes::from(body.to_string())
         }
     };

@@ -88,6 +88,7 @@ async fn run_invocation(
                     meta.request_id,
                     launch.program.display()
                 ),
+                stack_trace: Vec::new(),
             })?;
         lease.environment = Some(environment);
     }
@@ -161,6 +162,7 @@ async fn init(
                 meta.request_id,
                 Duration::from_millis(INIT_TIMEOUT_MS).as_secs_f64()
             ),
+            stack_trace: Vec::new(),
         }),
         Waited::OutOfMemory => Err(out_of_memory(function)),
         Waited::Lost => Err(protocol_error("the Runtime API ended during init")),
@@ -255,6 +257,7 @@ fn function_error(posted: PostedError) -> InvokeError {
     InvokeError::Function {
         error_type: posted.error_type,
         message: posted.message,
+        stack_trace: posted.stack_trace,
     }
 }
 
@@ -297,6 +300,7 @@ fn exit_error(
     InvokeError::Function {
         error_type: "Runtime.ExitError".to_owned(),
         message,
+        stack_trace: Vec::new(),
     }
 }
 

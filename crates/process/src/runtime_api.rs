@@ -57,6 +57,8 @@ pub(crate) enum Signal {
 pub(crate) struct PostedError {
     pub(crate) error_type: String,
     pub(crate) message: String,
+    /// The body's `stackTrace`: its lines, as the runtime gave them.
+    pub(crate) stack_trace: Vec<String>,
 }
 
 /// The state the Runtime API handlers of one environment share.
@@ -376,9 +378,21 @@ pub(crate) fn parse_posted_error(body: &[u8], header_type: Option<String>) -> Po
             .take(ERROR_MESSAGE_CHARS_MAX)
             .collect(),
     };
+    let stack_trace = json
+        .as_ref()
+        .and_then(|json| json.get("stackTrace"))
+        .and_then(|value| value.as_array())
+        .map(|lines| {
+            lines
+                .iter()
+                .filter_map(|line| line.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     PostedError {
         error_type,
         message,
+        stack_trace,
     }
 }
 

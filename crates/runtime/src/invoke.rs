@@ -44,6 +44,7 @@ impl Function {
             Some(Ok(Ok(Err(function_error)))) => Err(InvokeError::Function {
                 error_type: function_error.error_type,
                 message: function_error.message,
+                stack_trace: Vec::new(),
             }),
             Some(Ok(Ok(Ok(output)))) if output.len() > limits::RESPONSE_BYTES_MAX => {
                 Err(InvokeError::ResponseTooLarge {

@@ -35,7 +35,12 @@ pub struct Report {
 pub enum InvokeError {
     /// The handler returned an error value (Lambda's handled function error).
     #[error("{error_type}: {message}")]
-    Function { error_type: String, message: String },
+    Function {
+        error_type: String,
+        message: String,
+        /// The `stackTrace` the function reported, as its lines (empty when it gave none).
+        stack_trace: Vec<String>,
+    },
     /// The guest trapped (a panic, an `unreachable`, an out-of-bounds access).
     #[error("the function trapped: {message}")]
     Trap { message: String },

@@ -82,6 +82,7 @@ fn outcomes_follow_the_invoke_error() {
             Some(InvokeError::Function {
                 error_type: "Oops".to_owned(),
                 message: "bad".to_owned(),
+                stack_trace: Vec::new(),
             }),
             Outcome::Error,
         ),

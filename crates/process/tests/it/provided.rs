@@ -187,7 +187,8 @@ async fn a_posted_error_is_the_functions_error_and_the_environment_stays() {
         failed.result.expect_err("an error"),
         InvokeError::Function {
             error_type: "CartNotFound".to_owned(),
-            message: "no cart 42".to_owned()
+            message: "no cart 42".to_owned(),
+            stack_trace: Vec::new(),
         }
     );
     let next = invoke(&function, json!({"action": "echo"})).await;
@@ -215,6 +216,7 @@ async fn a_crash_mid_invocation_is_an_exit_error_and_the_next_call_starts_afresh
             message: format!(
                 "RequestId: {request_id} Error: Runtime exited with error: exit status 1"
             ),
+            stack_trace: Vec::new(),
         }
     );
     assert!(log_texts(&crashed).contains(&"about to crash".to_owned()));
@@ -237,7 +239,8 @@ async fn an_init_error_answers_with_the_type_the_runtime_posted() {
         failed.result.as_ref().expect_err("an init error"),
         &InvokeError::Function {
             error_type: "Custom.InitFailed".to_owned(),
-            message: "cannot init".to_owned()
+            message: "cannot init".to_owned(),
+            stack_trace: Vec::new(),
         }
     );
     assert!(log_texts(&failed).contains(&"init says hello".to_owned()));
@@ -260,6 +263,7 @@ async fn a_crash_during_init_is_an_exit_error() {
             message: format!(
                 "RequestId: {request_id} Error: Runtime exited with error: exit status 3"
             ),
+            stack_trace: Vec::new(),
         }
     );
     let logs = &failed.report.logs;

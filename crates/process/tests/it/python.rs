@@ -91,12 +91,22 @@ async fn an_exception_is_the_functions_error() {
     let host = support::host(Duration::from_secs(60));
     let (_code, function) = python_function(&host, &[("app.py", APP)], "app.handler").await;
     let failed = invoke(&function, json!({"action": "raise", "n": 7})).await;
+    let InvokeError::Function {
+        error_type,
+        message,
+        stack_trace,
+    } = failed.result.expect_err("an exception")
+    else {
+        panic!("an exception is a function error");
+    };
     assert_eq!(
-        failed.result.expect_err("an exception"),
-        InvokeError::Function {
-            error_type: "ValueError".to_owned(),
-            message: "bad value 7".to_owned()
-        }
+        (error_type.as_str(), message.as_str()),
+        ("ValueError", "bad value 7")
+    );
+    // awslambdaric posts the traceback; it is kept, line by line.
+    assert!(
+        stack_trace.iter().any(|line| line.contains("app.py")),
+        "{stack_trace:?}"
     );
     let next = invoke(&function, json!({"n": 8})).await;
     assert!(next.result.is_ok());

@@ -327,6 +327,14 @@ async fn an_error_from_the_handler_is_a_function_error_and_keeps_the_environment
     for cold in [true, false] {
         let invoked = invoke(&client, "py-error", json!({})).await;
         assert_eq!(invoked.expect_error("TestError"), "asked to fail");
+        // The traceback awslambdaric posted is passed on, as Lambda does.
+        let stack_trace = invoked.payload["stackTrace"].as_array();
+        assert!(
+            stack_trace.is_some_and(|lines| lines
+                .iter()
+                .any(|line| line.as_str().is_some_and(|l| l.contains("faults.py")))),
+            "{invoked:#?}"
+        );
         let frame = log_frame(&invoked.log, &invoked.request_id);
         assert_eq!(frame.init_duration, cold, "{}", invoked.log);
         assert!(
