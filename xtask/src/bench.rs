@@ -562,6 +562,36 @@ pub(crate) fn rerun_in_release(root: &Path, name: &str, quick: bool) -> anyhow::
     run(&mut command)
 }
 
+/// Opens one keep-alive HTTP/1.1 connection to `address` (with `TCP_NODELAY`), runs it as a
+/// local task (inside a `LocalSet`), and returns its sender and the `Host` header value to send.
+pub(crate) async fn open_http1<B>(
+    address: SocketAddr,
+) -> anyhow::Result<(
+    hyper::client::conn::http1::SendRequest<B>,
+    hyper::header::HeaderValue,
+)>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .with_context(|| format!("cannot connect to {address}"))?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .with_context(|| format!("HTTP handshake with {address}"))?;
+    tokio::task::spawn_local(async move {
+        // The connection ends when either side closes it; the requests on it report that.
+        let _ = connection.await;
+    });
+    let host = hyper::header::HeaderValue::from_str(&address.to_string())
+        .context("an address is a valid header value")?;
+    Ok((sender, host))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

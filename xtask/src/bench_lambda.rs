@@ -43,7 +43,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
-use hyper_util::rt::TokioIo;
 
 use crate::bench::{Server, micros, run};
 
@@ -370,19 +369,7 @@ struct Answer {
 impl Connection {
     /// Connects (with `TCP_NODELAY`) and runs the connection as a local task.
     async fn open(address: SocketAddr) -> anyhow::Result<Connection> {
-        let stream = tokio::net::TcpStream::connect(address)
-            .await
-            .with_context(|| format!("cannot connect to {address}"))?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .with_context(|| format!("HTTP handshake with {address}"))?;
-        tokio::task::spawn_local(async move {
-            // The connection ends when the server closes it; the requests on it report that.
-            let _ = connection.await;
-        });
-        let host = HeaderValue::from_str(&address.to_string())
-            .context("an address is a valid header value")?;
+        let (sender, host) = crate::bench::open_http1(address).await?;
         Ok(Connection { sender, host })
     }
 

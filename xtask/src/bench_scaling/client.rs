@@ -9,7 +9,6 @@ use http_body_util::{BodyExt, Empty};
 use hyper::StatusCode;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HOST, HeaderValue};
-use hyper_util::rt::TokioIo;
 
 /// One connection to a listener of rondo.
 pub struct Connection {
@@ -20,19 +19,7 @@ pub struct Connection {
 impl Connection {
     /// Connects (with `TCP_NODELAY`) and runs the connection as a local task.
     pub async fn open(address: SocketAddr) -> anyhow::Result<Connection> {
-        let stream = tokio::net::TcpStream::connect(address)
-            .await
-            .with_context(|| format!("cannot connect to {address}"))?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .with_context(|| format!("HTTP handshake with {address}"))?;
-        tokio::task::spawn_local(async move {
-            // The connection ends when either side closes it; its requests report that.
-            let _ = connection.await;
-        });
-        let host = HeaderValue::from_str(&address.to_string())
-            .context("an address is a valid header value")?;
+        let (sender, host) = crate::bench::open_http1(address).await?;
         Ok(Connection { sender, host })
     }
 

@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
 /// One connection to the AWS endpoint.
@@ -22,19 +21,7 @@ pub struct Client {
 impl Client {
     /// Connects (with `TCP_NODELAY`) and runs the connection as a local task.
     pub async fn connect(address: SocketAddr) -> anyhow::Result<Client> {
-        let stream = tokio::net::TcpStream::connect(address)
-            .await
-            .with_context(|| format!("cannot connect to {address}"))?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .with_context(|| format!("HTTP handshake with {address}"))?;
-        tokio::task::spawn_local(async move {
-            // The connection ends when the server closes it; the requests on it report that.
-            let _ = connection.await;
-        });
-        let host = HeaderValue::from_str(&address.to_string())
-            .context("an address is a valid header value")?;
+        let (sender, host) = crate::bench::open_http1(address).await?;
         Ok(Client { sender, host })
     }
 
