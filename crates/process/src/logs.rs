@@ -11,10 +11,10 @@ use std::io;
 use std::os::fd::{AsFd as _, OwnedFd};
 use std::sync::{Arc, Mutex};
 
-use runtime::{LogLine, LogSource};
+use runtime::{LogLine, LogLines, LogSource};
 use tokio::net::unix::pipe;
 
-use crate::limits::{INVOCATION_LOG_BYTES_MAX, LOG_LINE_BYTES_MAX};
+use crate::limits::LOG_LINE_BYTES_MAX;
 
 /// The output of one environment, read from its stdout and stderr pipes.
 pub(crate) struct LogCapture {
@@ -25,9 +25,7 @@ pub(crate) struct LogCapture {
 
 #[derive(Default)]
 struct CaptureState {
-    lines: Vec<LogLine>,
-    bytes_total: usize,
-    truncated: bool,
+    lines: LogLines,
     stdout: StreamState,
     stderr: StreamState,
 }
@@ -80,9 +78,7 @@ impl LogCapture {
         self.read_available(&mut state, LogSource::Stdout, read_now);
         self.read_available(&mut state, LogSource::Stderr, read_now);
         state.end_partial_lines();
-        state.bytes_total = 0;
-        state.truncated = false;
-        std::mem::take(&mut state.lines)
+        state.lines.take()
     }
 
     fn after_readable(&self, source: LogSource, ready: io::Result<()>) {
@@ -142,7 +138,7 @@ impl CaptureState {
         for source in [LogSource::Stdout, LogSource::Stderr] {
             let partial = std::mem::take(&mut self.stream(source).partial);
             if !partial.is_empty() {
-                self.push(source, &String::from_utf8_lossy(&partial));
+                self.lines.push(source, &String::from_utf8_lossy(&partial));
             }
         }
     }
@@ -154,37 +150,16 @@ impl CaptureState {
         let mut start = 0;
         while let Some(offset) = pending[start..].iter().position(|&byte| byte == b'\n') {
             let line = String::from_utf8_lossy(&pending[start..start + offset]);
-            self.push(source, line.trim_end_matches('\r'));
+            self.lines.push(source, line.trim_end_matches('\r'));
             start += offset + 1;
         }
         let mut rest = pending.split_off(start);
         if rest.len() > LOG_LINE_BYTES_MAX {
             // A line without end: keep it as one line rather than growing without bound.
-            self.push(source, &String::from_utf8_lossy(&rest));
+            self.lines.push(source, &String::from_utf8_lossy(&rest));
             rest.clear();
         }
         self.stream(source).partial = rest;
-    }
-
-    fn push(&mut self, source: LogSource, text: &str) {
-        if self.truncated {
-            return;
-        }
-        if self.bytes_total + text.len() > INVOCATION_LOG_BYTES_MAX {
-            self.truncated = true;
-            self.lines.push(LogLine {
-                source: LogSource::Warn,
-                text: format!(
-                    "log output truncated: an invocation may log at most {INVOCATION_LOG_BYTES_MAX} bytes"
-                ),
-            });
-            return;
-        }
-        self.bytes_total += text.len();
-        self.lines.push(LogLine {
-            source,
-            text: text.to_owned(),
-        });
     }
 }
 
@@ -193,6 +168,7 @@ mod tests {
     use std::io::Write as _;
 
     use super::*;
+    use crate::limits::INVOCATION_LOG_BYTES_MAX;
 
     fn check(writes: &[(LogSource, &[u8])], expect: &[(LogSource, &str)]) {
         let mut state = CaptureState::default();
@@ -202,6 +178,7 @@ mod tests {
         state.end_partial_lines();
         let got: Vec<(LogSource, &str)> = state
             .lines
+            .lines()
             .iter()
             .map(|line| (line.source, line.text.as_str()))
             .collect();
@@ -231,8 +208,8 @@ mod tests {
         let long = vec![b'x'; LOG_LINE_BYTES_MAX + 1];
         let mut state = CaptureState::default();
         state.write(LogSource::Stdout, &long);
-        assert_eq!(state.lines.len(), 1);
-        assert_eq!(state.lines[0].text.len(), LOG_LINE_BYTES_MAX + 1);
+        assert_eq!(state.lines.lines().len(), 1);
+        assert_eq!(state.lines.lines()[0].text.len(), LOG_LINE_BYTES_MAX + 1);
         assert!(state.stdout.partial.is_empty());
     }
 
@@ -246,11 +223,15 @@ mod tests {
         }
         let notices = state
             .lines
+            .lines()
             .iter()
             .filter(|line| line.source == LogSource::Warn)
             .count();
         assert_eq!(notices, 1);
-        assert_eq!(state.lines.len(), INVOCATION_LOG_BYTES_MAX / 1000 + 1);
+        assert_eq!(
+            state.lines.lines().len(),
+            INVOCATION_LOG_BYTES_MAX / 1000 + 1
+        );
     }
 
     #[tokio::test]

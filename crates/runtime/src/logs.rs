@@ -50,9 +50,7 @@ pub(crate) struct LogBuffer {
 
 #[derive(Default)]
 struct LogState {
-    lines: Vec<LogLine>,
-    bytes_total: usize,
-    truncated: bool,
+    lines: LogLines,
     /// Unterminated output of stdout and stderr, waiting for its newline.
     stdout_partial: Vec<u8>,
     stderr_partial: Vec<u8>,
@@ -64,7 +62,7 @@ impl LogBuffer {
             .inner
             .lock()
             .expect("log buffer lock is never poisoned");
-        state.push(source, text);
+        state.lines.push(source, text);
     }
 
     fn write_stream(&self, source: LogSource, bytes: &[u8]) {
@@ -81,7 +79,7 @@ impl LogBuffer {
         let mut start = 0;
         while let Some(offset) = pending[start..].iter().position(|&b| b == b'\n') {
             let line = String::from_utf8_lossy(&pending[start..start + offset]).into_owned();
-            state.push(source, line.trim_end_matches('\r'));
+            state.lines.push(source, line.trim_end_matches('\r'));
             start += offset + 1;
         }
         let rest = pending[start..].to_vec();
@@ -104,10 +102,10 @@ impl LogBuffer {
             };
             if !partial.is_empty() {
                 let line = String::from_utf8_lossy(&partial).into_owned();
-                state.push(source, &line);
+                state.lines.push(source, &line);
             }
         }
-        std::mem::take(&mut state.lines)
+        state.lines.take()
     }
 
     pub(crate) fn stream(&self, source: LogSource) -> LogStream {
@@ -118,8 +116,18 @@ impl LogBuffer {
     }
 }
 
-impl LogState {
-    fn push(&mut self, source: LogSource, text: &str) {
+/// The lines of one invocation's log, bounded: past [`INVOCATION_LOG_BYTES_MAX`] bytes, lines
+/// are dropped and one notice says so. Shared by every kind of function's log capture.
+#[derive(Debug, Default)]
+pub struct LogLines {
+    lines: Vec<LogLine>,
+    bytes_total: usize,
+    truncated: bool,
+}
+
+impl LogLines {
+    /// Adds a line, or drops it once the log is full.
+    pub fn push(&mut self, source: LogSource, text: &str) {
         if self.truncated {
             return;
         }
@@ -138,6 +146,18 @@ impl LogState {
             source,
             text: text.to_owned(),
         });
+    }
+
+    /// The lines so far; the log starts afresh (empty, with its whole budget).
+    pub fn take(&mut self) -> Vec<LogLine> {
+        self.bytes_total = 0;
+        self.truncated = false;
+        std::mem::take(&mut self.lines)
+    }
+
+    /// The lines so far.
+    pub fn lines(&self) -> &[LogLine] {
+        &self.lines
     }
 }
 
