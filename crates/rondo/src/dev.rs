@@ -81,6 +81,7 @@ async fn serve(
         cache_dir: Some(cache_dir),
         instances_max: runtime::limits::INSTANCES_MAX,
         tables: Some(Arc::new(control::FunctionTables(tables.clone()))),
+        connections: None,
     })?;
     // Bound before the app loads: process functions are told the AWS endpoint's address.
     let gateway_listener = bind(args.listen, "--listen").await?;

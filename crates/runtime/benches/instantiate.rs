@@ -26,6 +26,7 @@ fn main() {
         cache_dir: None,
         instances_max: 100,
         tables: None,
+        connections: None,
     })
     .expect("runtime");
     let tokio = tokio::runtime::Builder::new_current_thread()

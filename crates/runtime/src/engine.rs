@@ -11,6 +11,7 @@ use wasmtime::component::Linker;
 use wasmtime::error::Context as _;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::connections::ConnectionService;
 use crate::host::{HandlerFunction, HostState};
 use crate::limits;
 use crate::tables::TableService;
@@ -26,6 +27,9 @@ pub struct RuntimeConfig {
     /// The app's tables, reached by handler-world functions through the `tables` import.
     /// `None`: every call answers `ServiceUnavailable`.
     pub tables: Option<Arc<dyn TableService>>,
+    /// The app's WebSocket connections, reached by handler-world functions through the
+    /// `connections` import. `None`: every call answers `unavailable`.
+    pub connections: Option<Arc<dyn ConnectionService>>,
 }
 
 impl fmt::Debug for RuntimeConfig {
@@ -34,6 +38,10 @@ impl fmt::Debug for RuntimeConfig {
             .field("cache_dir", &self.cache_dir)
             .field("instances_max", &self.instances_max)
             .field("tables", &self.tables.as_ref().map(|_| "TableService"))
+            .field(
+                "connections",
+                &self.connections.as_ref().map(|_| "ConnectionService"),
+            )
             .finish()
     }
 }
@@ -60,6 +68,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) baseline: Compiler,
     pub(crate) ticker: Ticker,
     pub(crate) tables: Option<Arc<dyn TableService>>,
+    pub(crate) connections: Option<Arc<dyn ConnectionService>>,
 }
 
 /// One engine and the linker of its host functions.
@@ -95,6 +104,7 @@ impl Runtime {
                 baseline,
                 ticker,
                 tables: config.tables.clone(),
+                connections: config.connections.clone(),
             }),
         })
     }

@@ -269,6 +269,7 @@ impl Function {
             logs: logs.clone(),
             environment: Arc::clone(&inner.environment),
             tables: inner.runtime.tables.clone(),
+            connections: inner.runtime.connections.clone(),
             deadline,
         };
         let mut store = Store::new(&inner.runtime.compiler(inner.tier).engine, state);

@@ -9,6 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use crate::connections::{self, ConnectionError, ConnectionInfo, ConnectionService};
 use crate::limits::TABLE_ELEMENTS_MAX;
 use crate::logs::{LogBuffer, LogSource};
 use crate::outbound::OutboundPolicy;
@@ -34,6 +35,7 @@ pub(crate) struct HostState {
     pub(crate) logs: LogBuffer,
     pub(crate) environment: Arc<[(String, String)]>,
     pub(crate) tables: Option<Arc<dyn TableService>>,
+    pub(crate) connections: Option<Arc<dyn ConnectionService>>,
     /// When the invocation times out; host calls that wait stop waiting then.
     pub(crate) deadline: Instant,
 }
@@ -99,6 +101,54 @@ impl rondo::function::tables::Host for HostState {
                 message: error.message,
             }),
         )
+    }
+}
+
+impl rondo::function::connections::Host for HostState {
+    fn post(
+        &mut self,
+        connection_id: String,
+        data: Vec<u8>,
+    ) -> Result<(), rondo::function::connections::ConnectionError> {
+        connections::post(self.connections.as_ref(), &connection_id, data).map_err(guest_error)
+    }
+
+    fn get(
+        &mut self,
+        connection_id: String,
+    ) -> Result<
+        rondo::function::connections::ConnectionInfo,
+        rondo::function::connections::ConnectionError,
+    > {
+        connections::get(self.connections.as_ref(), &connection_id)
+            .map(guest_info)
+            .map_err(guest_error)
+    }
+
+    fn delete(
+        &mut self,
+        connection_id: String,
+    ) -> Result<(), rondo::function::connections::ConnectionError> {
+        connections::delete(self.connections.as_ref(), &connection_id).map_err(guest_error)
+    }
+}
+
+fn guest_error(error: ConnectionError) -> rondo::function::connections::ConnectionError {
+    use rondo::function::connections::ConnectionError as Guest;
+    match error {
+        ConnectionError::Gone(_) => Guest::Gone,
+        ConnectionError::PayloadTooLarge { .. } => Guest::PayloadTooLarge,
+        ConnectionError::LimitExceeded(_) => Guest::LimitExceeded,
+        ConnectionError::Unavailable(reason) => Guest::Unavailable(reason),
+    }
+}
+
+fn guest_info(info: ConnectionInfo) -> rondo::function::connections::ConnectionInfo {
+    rondo::function::connections::ConnectionInfo {
+        connected_at_ms: connections::unix_ms(info.connected_at),
+        last_active_at_ms: connections::unix_ms(info.last_active_at),
+        source_ip: info.source_ip,
+        user_agent: info.user_agent,
     }
 }
 

@@ -8,8 +8,9 @@
 //!
 //! The runtime knows nothing about routes, triggers or tables: it is handed an event (or an HTTP
 //! request) and gives back an [`Invocation`]. Capabilities beyond WASI, such as the app's tables,
-//! are handed to it as traits ([`TableService`]).
+//! are handed to it as traits ([`TableService`], [`ConnectionService`]).
 
+mod connections;
 mod engine;
 mod function;
 mod host;
@@ -20,6 +21,7 @@ mod outbound;
 mod report;
 mod tables;
 
+pub use connections::{ConnectionError, ConnectionInfo, ConnectionService};
 pub use engine::{Runtime, RuntimeConfig, Tier};
 pub use function::{
     ACCOUNT_ID, Function, FunctionConfig, FunctionKind, InvokeMeta, LoadError, REGION, function_arn,

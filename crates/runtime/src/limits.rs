@@ -44,6 +44,15 @@ pub const TABLES_REQUEST_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// binary values grows by a third), so the cap leaves half as much again.
 pub const TABLES_RESPONSE_BYTES_MAX: usize = 24 * 1024 * 1024;
 
+/// Largest message a guest may post to a WebSocket connection through the `connections` import:
+/// API Gateway's WebSocket message payload limit (128 KB). Larger ones are refused before they
+/// reach the connection service (`payload-too-large`).
+pub const CONNECTIONS_MESSAGE_BYTES_MAX: usize = 128 * 1024;
+
+/// Longest connection id the `connections` import passes on. No connection has a longer id, so a
+/// longer one answers `gone` without asking the connection service.
+pub const CONNECTION_ID_BYTES_MAX: usize = 128;
+
 /// Size of the wasm stack and of the host fiber stack that runs it.
 pub const WASM_STACK_BYTES_MAX: usize = 512 * 1024;
 pub const ASYNC_STACK_BYTES: usize = 2 * 1024 * 1024;
@@ -70,4 +79,8 @@ const _: () = assert!(
 const _: () = assert!(
     (TABLES_RESPONSE_BYTES_MAX as u64) < WASM_MEMORY_MB_MAX as u64 * 1024 * 1024,
     "a tables response fits in a guest's memory"
+);
+const _: () = assert!(
+    CONNECTIONS_MESSAGE_BYTES_MAX < RESPONSE_BYTES_MAX,
+    "a WebSocket message is smaller than a synchronous response"
 );

@@ -438,6 +438,7 @@ fn snapshot(functions: &[(&str, &str)]) -> SharedSnapshot {
         cache_dir: None,
         instances_max: 4,
         tables: None,
+        connections: None,
     })
     .expect("the runtime starts");
     let functions = functions

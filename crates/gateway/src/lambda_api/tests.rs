@@ -85,6 +85,7 @@ fn functions() -> &'static HashMap<String, AppFunction> {
             cache_dir: None,
             instances_max: 2,
             tables: None,
+            connections: None,
         })
         .expect("the runtime starts");
         let load = |name: &str, wasm: &str, timeout_ms: u32, environment: &[(&str, &str)]| {

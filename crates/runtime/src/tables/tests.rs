@@ -79,6 +79,7 @@ fn load(wasm_name: &str, tables: Option<Arc<FakeTables>>, timeout_ms: u32) -> Fu
         cache_dir: None,
         instances_max: 2,
         tables: tables.map(|tables| tables as Arc<dyn TableService>),
+        connections: None,
     })
     .expect("the runtime starts");
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
