@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use gateway::lambda_api::AsyncQueue;
 use gateway::sigv4::{self, AuthPolicy, Service};
+use gateway::websocket::{Connections, management};
 use tables::{ApiError, ErrorCode, Tables};
 
 type Response = http::Response<Full<Bytes>>;
@@ -32,6 +33,8 @@ pub struct AwsServices {
     pub async_queue: Option<Arc<dyn AsyncQueue>>,
     /// The admin API's sources; `None` answers it with 404.
     pub admin: Option<Admin>,
+    /// The WebSocket connections `@connections` reaches; `None` answers it with 410 `GoneException`.
+    pub connections: Option<Connections>,
 }
 
 /// What the admin API reports from: the metering ledger and the node's metrics.
@@ -52,7 +55,7 @@ pub async fn gateway_endpoint(
     observer: Arc<dyn Observer>,
     request: http::Request<Incoming>,
     peer: SocketAddr,
-) -> Response {
+) -> gateway::http_api::GatewayResponse {
     gateway::http_api::handle(&snapshot, &observer, request, peer).await
 }
 
@@ -108,13 +111,18 @@ async fn admin(
     metering::admin::handle_cost(&admin.ledger, &prices, request.uri().query()).await
 }
 
-/// The AWS APIs proper: Lambda's (by path) and the JSON APIs (by `X-Amz-Target`).
+/// The AWS APIs proper: Lambda's and `@connections` (by path) and the JSON APIs (by `X-Amz-Target`).
 async fn aws_api(
     snapshot: SharedSnapshot,
     observer: Arc<dyn Observer>,
     services: Arc<AwsServices>,
     request: http::Request<Incoming>,
 ) -> Response {
+    if let Some(connection_id) = management::connection_id(request.uri().path()) {
+        return connections_api(&services, &connection_id, request)
+            .await
+            .map(Full::new);
+    }
     if gateway::lambda_api::is_lambda_request(&request) {
         let async_queue = services.async_queue.as_deref();
         if matches!(services.auth, AuthPolicy::AcceptAny) {
@@ -169,6 +177,45 @@ async fn aws_api(
                 None => "No X-Amz-Target header and no Lambda API path: rondo cannot tell which operation this is".to_owned(),
             },
         )),
+    }
+}
+
+/// One `@connections` request: read the body (bounded by the message limit), check the
+/// signature (as `execute-api`), then post, get or delete.
+async fn connections_api(
+    services: &AwsServices,
+    connection_id: &str,
+    request: http::Request<Incoming>,
+) -> http::Response<Bytes> {
+    let (parts, body) = request.into_parts();
+    let limit = gateway::limits::WEBSOCKET_MESSAGE_BYTES_MAX;
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return management::payload_too_large(limit + 1);
+        }
+        Err(error) => {
+            return management::error(
+                http::StatusCode::BAD_REQUEST,
+                "BadRequestException",
+                &format!("The request body could not be read: {error}"),
+            );
+        }
+    };
+    if let Err(refused) = sigv4::verify(
+        &services.auth,
+        Service::ExecuteApi,
+        &parts,
+        &body,
+        SystemTime::now(),
+    ) {
+        return management::error(refused.status, refused.code, &refused.message);
+    }
+    match &services.connections {
+        Some(connections) => management::handle(connections, &parts.method, connection_id, body),
+        None => {
+            management::connection_error(&runtime::ConnectionError::Gone(connection_id.to_owned()))
+        }
     }
 }
 

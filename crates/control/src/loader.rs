@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use gateway::concurrency::{Pools, ScalingConfig};
+use gateway::static_files::StaticFiles;
+use gateway::websocket::{Connections, WebSocketApi};
 use gateway::{AppFunction, AppSnapshot, Code, RouteTable, SharedSnapshot};
 use manifest::{AppSpec, FunctionCode, FunctionSpec, ProcessRuntime};
 use process::{ProcessFunctionConfig, ProcessHost, ProcessLoadError};
@@ -44,6 +46,10 @@ pub enum LoadAppError {
         function: String,
         source: ProcessLoadError,
     },
+    #[error(
+        "WebSocket route `{route}`: function \"{function}\" is a wasi:http component; WebSocket routes need a function that takes events (the handler world, or a process function)"
+    )]
+    WebSocketRoute { route: String, function: String },
     #[error("function \"{function}\": {path}: cannot read the code folder: {source}")]
     ReadCode {
         function: String,
@@ -76,6 +82,8 @@ pub struct Control {
     snapshot: SharedSnapshot,
     /// Every function's concurrency pool; they outlive app versions.
     pools: Pools,
+    /// The node's WebSocket connections; they outlive app versions too.
+    connections: Connections,
     current: Mutex<Current>,
 }
 
@@ -104,9 +112,11 @@ struct Entry {
 impl Control {
     /// Loads the app for the first time, with optimized code. Fails if the app cannot be loaded.
     /// Blocking: call it off the async threads (it compiles, and waits for table changes).
+    /// `connections` is the registry the app's WebSocket API adds its clients to.
     pub fn start(
         engines: Engines,
         tables: Option<Tables>,
+        connections: Connections,
         manifest_path: &Path,
     ) -> Result<(Control, Loaded), LoadAppError> {
         let mut current = Current::default();
@@ -118,13 +128,14 @@ impl Control {
             Tier::Optimized,
         )?;
         let pools = Pools::new();
-        let snapshot = build_snapshot(&loaded.spec, &current, &pools, &engines);
+        let snapshot = build_snapshot(&loaded.spec, &current, &pools, &connections, &engines);
         let control = Control {
             engines,
             tables,
             manifest_path: manifest_path.to_owned(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             pools,
+            connections,
             current: Mutex::new(current),
         };
         Ok((control, loaded))
@@ -146,6 +157,7 @@ impl Control {
             &loaded.spec,
             &current,
             &self.pools,
+            &self.connections,
             &self.engines,
         )));
         Ok(loaded)
@@ -197,6 +209,7 @@ impl Control {
             &spec,
             &current,
             &self.pools,
+            &self.connections,
             &self.engines,
         )));
         let duration = start.elapsed();
@@ -280,6 +293,19 @@ fn load(
         keys_by_name.insert(function.name.clone(), key);
         functions.insert(key, entry);
     }
+    if let Some(websocket) = &spec.websocket {
+        for (route, name) in &websocket.routes {
+            let entry = &functions[&keys_by_name[name]];
+            if let Code::Wasm(function) = &entry.function
+                && function.kind() == runtime::FunctionKind::WasiHttp
+            {
+                return Err(LoadAppError::WebSocketRoute {
+                    route: route.clone(),
+                    function: name.clone(),
+                });
+            }
+        }
+    }
     let n_functions_baseline = functions
         .values()
         .filter(|entry| entry.pending.is_some())
@@ -310,6 +336,7 @@ fn build_snapshot(
     spec: &AppSpec,
     current: &Current,
     pools: &Pools,
+    connections: &Connections,
     engines: &Engines,
 ) -> AppSnapshot {
     let limits = &spec.limits;
@@ -356,12 +383,31 @@ fn build_snapshot(
         .keys()
         .map(|name| (name.clone(), function(name)))
         .collect();
+    let websocket = spec.websocket.as_ref().map(|websocket| {
+        let routes = websocket
+            .routes
+            .iter()
+            .map(|(route, name)| (route.clone(), function(name)))
+            .collect();
+        WebSocketApi::new(
+            websocket.path.clone(),
+            &websocket.route_selection_expression,
+            routes,
+            connections.clone(),
+        )
+    });
+    let static_files = spec
+        .static_files
+        .as_ref()
+        .map(|files| StaticFiles::new(&files.path, &files.dir));
     AppSnapshot {
         routes: RouteTable::new(routes),
         functions,
         request_body_bytes_max: usize::try_from(spec.limits.request_body_bytes_max)
             .unwrap_or(usize::MAX),
         billing: spec.billing.clone(),
+        websocket,
+        static_files,
     }
 }
 

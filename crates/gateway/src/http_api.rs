@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use runtime::{InvokeError, InvokeMeta};
@@ -15,21 +16,40 @@ use crate::snapshot::InvocationSource;
 
 use crate::payload::{self, RequestInfo};
 use crate::responses;
-use crate::server::Response;
 use crate::snapshot::{AppSnapshot, Observer, SharedSnapshot};
+use crate::websocket;
+
+/// A boxed error of a response body.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The gateway's responses: whole ones, and static files streamed from disk.
+pub type GatewayResponse = http::Response<UnsyncBoxBody<Bytes, BoxError>>;
 
 /// Handles one request against the snapshot current when it arrived.
+///
+/// The WebSocket API's path takes upgrades; then the routes are matched; a request no route
+/// takes may be a static file.
 pub async fn handle(
     snapshot: &SharedSnapshot,
     observer: &Arc<dyn Observer>,
     request: http::Request<Incoming>,
     peer: SocketAddr,
-) -> Response {
+) -> GatewayResponse {
     // Hold this snapshot for the whole request: a swap in the meantime does not affect it.
     let app = snapshot.load_full();
+    if let Some(api) = &app.websocket
+        && request.uri().path() == api.path()
+    {
+        return full(websocket::accept(snapshot, api, observer, request, peer).await);
+    }
     let (parts, body) = request.into_parts();
     let Some(found) = app.routes.find(&parts.method, parts.uri.path()) else {
-        return full(responses::not_found());
+        return match &app.static_files {
+            Some(files) if files.serves(&parts.method, parts.uri.path()) => {
+                files.serve(parts).await
+            }
+            _ => full(responses::not_found()),
+        };
     };
     let body = match read_body(&app, &parts.headers, body).await {
         Ok(body) => body,
@@ -106,7 +126,7 @@ async fn serve_wasi_http(
 }
 
 /// The gateway's answer to a failed invocation, as API Gateway gives it.
-fn error_response(error: &InvokeError) -> http::Response<Bytes> {
+pub(crate) fn error_response(error: &InvokeError) -> http::Response<Bytes> {
     match error {
         InvokeError::Timeout { .. } => responses::timed_out(),
         InvokeError::Throttled { .. } => responses::too_many_requests(),
@@ -148,6 +168,10 @@ fn host_of(parts: &http::request::Parts) -> &str {
         .unwrap_or("localhost")
 }
 
-pub(crate) fn full(response: http::Response<Bytes>) -> Response {
-    response.map(Full::new)
+pub(crate) fn full(response: http::Response<Bytes>) -> GatewayResponse {
+    response.map(|body| {
+        Full::new(body)
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    })
 }

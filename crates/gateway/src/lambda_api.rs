@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use runtime::{InvokeError, InvokeMeta};
 use serde_json::{Map, Value, json};
 
@@ -114,7 +114,9 @@ where
         }
         Err(error) => Err(error),
     };
-    crate::http_api::full(response.unwrap_or_else(LambdaError::into_response))
+    response
+        .unwrap_or_else(LambdaError::into_response)
+        .map(Full::new)
 }
 
 /// Routes a request by method and path, or answers why it names no operation.

@@ -258,7 +258,7 @@ fn protocol(version: Version) -> &'static str {
 }
 
 /// Formats like `12/Mar/2020:19:03:58 +0000` (the Common Log Format time, always in UTC).
-fn clf_time(time: SystemTime) -> String {
+pub(crate) fn clf_time(time: SystemTime) -> String {
     let format = time::macros::format_description!(
         "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
     );
@@ -267,13 +267,13 @@ fn clf_time(time: SystemTime) -> String {
         .expect("a utc time with a four-digit year always formats")
 }
 
-fn epoch_ms(time: SystemTime) -> u64 {
+pub(crate) fn epoch_ms(time: SystemTime) -> u64 {
     let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Header bytes as text; `http` admits bytes above 0x7f, which are replaced rather than dropped.
-fn lossy(value: &HeaderValue) -> Cow<'_, str> {
+pub(crate) fn lossy(value: &HeaderValue) -> Cow<'_, str> {
     String::from_utf8_lossy(value.as_bytes())
 }
 
@@ -308,7 +308,7 @@ fn cookies(headers: &HeaderMap) -> Vec<Cow<'_, str>> {
 /// Decoded query parameters in order of first appearance, repeated names comma-joined.
 ///
 /// `+` decodes to a space, as in HTML forms and as API Gateway decodes it.
-fn query_parameters(raw: &str) -> Vec<(Cow<'_, str>, String)> {
+pub(crate) fn query_parameters(raw: &str) -> Vec<(Cow<'_, str>, String)> {
     let mut params: Vec<(Cow<'_, str>, String)> = Vec::new();
     for pair in raw.split('&').filter(|pair| !pair.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));

@@ -78,6 +78,14 @@ pub fn too_many_requests() -> Response<Bytes> {
     )
 }
 
+/// A request to the WebSocket API's path that is not a WebSocket upgrade (version 13).
+pub fn upgrade_required() -> Response<Bytes> {
+    message(
+        StatusCode::UPGRADE_REQUIRED,
+        r#"{"message":"Upgrade Required"}"#,
+    )
+}
+
 fn message(status: StatusCode, body: &'static str) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from_static(body.as_bytes()));
     *response.status_mut() = status;

@@ -53,7 +53,9 @@ where
                     let response = handler(request, peer);
                     async move { Ok::<_, Infallible>(response.await) }
                 });
-                let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
                     // Clients that hang up mid-request are routine; nothing to report.

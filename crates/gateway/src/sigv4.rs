@@ -96,6 +96,9 @@ pub enum Service {
     /// Lambda's REST API: authentication errors are `403 Forbidden`
     /// (`X-Amzn-ErrorType: UnrecognizedClientException`).
     Lambda,
+    /// API Gateway's management API (`@connections`, signed as `execute-api`): authentication
+    /// errors are `403 Forbidden` (`X-Amzn-ErrorType: ForbiddenException`-style REST-JSON).
+    ExecuteApi,
 }
 
 /// A refused request: AWS's error code and message, and the HTTP status AWS uses for it.
@@ -140,7 +143,7 @@ impl Service {
     pub fn auth_error_status(self) -> StatusCode {
         match self {
             Service::DynamoDb => StatusCode::BAD_REQUEST,
-            Service::Lambda => StatusCode::FORBIDDEN,
+            Service::Lambda | Service::ExecuteApi => StatusCode::FORBIDDEN,
         }
     }
 }

@@ -12,6 +12,8 @@ use runtime::{InvokeError, Report};
 use crate::function::AppFunction;
 
 use crate::routes::RouteTable;
+use crate::static_files::StaticFiles;
+use crate::websocket::WebSocketApi;
 
 pub struct AppSnapshot {
     pub routes: RouteTable<AppFunction>,
@@ -20,6 +22,10 @@ pub struct AppSnapshot {
     pub request_body_bytes_max: usize,
     /// How invocations are billed: the granularity of billed durations, and the prices.
     pub billing: manifest::BillingSpec,
+    /// The app's WebSocket API, if it declares one.
+    pub websocket: Option<WebSocketApi>,
+    /// The app's static files, if it declares a folder of them.
+    pub static_files: Option<StaticFiles>,
 }
 
 /// Where the request path publishes the snapshot it reads.

@@ -11,6 +11,7 @@ use events::{
     Triggers,
 };
 use gateway::Observer;
+use gateway::websocket::Connections;
 use metering::{Ledger, LedgerConfig, Metrics};
 use process::{ProcessHost, ProcessHostConfig};
 use runtime::{Runtime, RuntimeConfig};
@@ -77,11 +78,14 @@ async fn serve(
         },
     )
     .map_err(|error| anyhow::anyhow!("cannot read the tables' catalog: {error}"))?;
+    // The node's WebSocket clients: reached by wasm functions' `connections` import, by
+    // `@connections` on the AWS endpoint, and added to by the gateway.
+    let connections = Connections::new();
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: Some(cache_dir),
         instances_max: runtime::limits::INSTANCES_MAX,
         tables: Some(Arc::new(control::FunctionTables(tables.clone()))),
-        connections: None,
+        connections: Some(Arc::new(connections.clone())),
     })?;
     // Bound before the app loads: process functions are told the AWS endpoint's address.
     let gateway_listener = bind(args.listen, "--listen").await?;
@@ -101,9 +105,12 @@ async fn serve(
         let tables = tables.clone();
         let manifest_path = manifest_path.clone();
         let engines = Engines { runtime, processes };
-        tokio::task::spawn_blocking(move || Control::start(engines, Some(tables), &manifest_path))
-            .await
-            .context("loading the app panicked")??
+        let connections = connections.clone();
+        tokio::task::spawn_blocking(move || {
+            Control::start(engines, Some(tables), connections, &manifest_path)
+        })
+        .await
+        .context("loading the app panicked")??
     };
     let control = Arc::new(control);
     // Watch before announcing the app, so no change made after the banner is missed.
@@ -182,6 +189,7 @@ async fn serve(
                 Arc::new(move || triggers.iterator_ages().snapshot())
             },
         }),
+        connections: Some(connections),
     });
     let aws = tokio::spawn(gateway::server::serve(
         aws_listener,

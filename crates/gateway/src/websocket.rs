@@ -1,0 +1,451 @@
+//! API Gateway's WebSocket API: clients connect to one path; `$connect`, `$disconnect` and each
+//! message invoke the function of their route, chosen by the route selection expression; functions
+//! push to clients through `@connections` ([`management`]) or the `connections` import (the
+//! [`Connections`] registry implements [`runtime::ConnectionService`]).
+//!
+//! A connection's life:
+//! 1. The upgrade request runs `$connect` (when routed) before the handshake completes; a non-2xx
+//!    answer refuses the upgrade with that status, a failed invocation with API Gateway's 500.
+//! 2. After the handshake the connection is registered, and one task reads its frames and writes
+//!    what was posted to it. Each message invokes its route's function in a task of its own (at most
+//!    [`WEBSOCKET_MESSAGES_IN_FLIGHT_MAX`] at once per connection); the function's return value is
+//!    not sent back (API Gateway sends it only with a route response, which rondo does not model).
+//! 3. When either side closes, or the connection is idle or old past API Gateway's limits, it is
+//!    removed from the registry (posting to it answers 410) and `$disconnect` runs, best effort.
+//!
+//! Every message reads the current snapshot, so a reload changes routes under open connections.
+
+mod event;
+pub mod management;
+mod registry;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use runtime::{ConnectionService, InvokeMeta};
+use serde_json::json;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+
+pub use event::STAGE;
+pub use registry::Connections;
+
+use crate::function::AppFunction;
+use crate::limits::{
+    WEBSOCKET_FRAME_BYTES_MAX, WEBSOCKET_IDLE_S_MAX, WEBSOCKET_LIFETIME_S_MAX,
+    WEBSOCKET_MESSAGE_BYTES_MAX, WEBSOCKET_MESSAGES_IN_FLIGHT_MAX,
+};
+use crate::snapshot::{InvocationSource, Observer, SharedSnapshot};
+use crate::{payload, responses};
+use event::{Body, ConnectionContext};
+use registry::Place;
+
+/// The `apiId` in events.
+pub(crate) const API_ID: &str = "rondo";
+
+/// How long closing waits for the client's half of the closing handshake.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// The app's WebSocket API as the request path sees it: its path, its route selection and the
+/// function of each route key, and the node's connection registry.
+pub struct WebSocketApi {
+    path: String,
+    /// The `FIELD` of `$request.body.FIELD`, possibly dotted.
+    selection_field: String,
+    routes: HashMap<String, AppFunction>,
+    connections: Connections,
+}
+
+impl WebSocketApi {
+    /// The API at `path`, choosing routes by `route_selection_expression`
+    /// (`$request.body.FIELD`), with `routes` by route key. Every route's function must take
+    /// events ([`AppFunction::takes_events`]); the control plane checks that when it loads the app.
+    pub fn new(
+        path: String,
+        route_selection_expression: &str,
+        routes: HashMap<String, AppFunction>,
+        connections: Connections,
+    ) -> WebSocketApi {
+        let selection_field = route_selection_expression
+            .strip_prefix("$request.body.")
+            .unwrap_or(route_selection_expression)
+            .to_owned();
+        WebSocketApi {
+            path,
+            selection_field,
+            routes,
+            connections,
+        }
+    }
+
+    /// The path clients connect to.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn connections(&self) -> &Connections {
+        &self.connections
+    }
+
+    fn route(&self, key: &str) -> Option<&AppFunction> {
+        self.routes.get(key)
+    }
+
+    /// The route key and function a message goes to, if any.
+    fn select(&self, body: Body<'_>) -> Option<(&str, &AppFunction)> {
+        let custom = event::selected_route(&self.selection_field, body, |key| {
+            self.routes.get_key_value(key).map(|(key, _)| key.as_str())
+        });
+        let key = custom.unwrap_or("$default");
+        self.routes
+            .get_key_value(key)
+            .map(|(key, function)| (key.as_str(), function))
+    }
+}
+
+/// Answers a request to the WebSocket API's path: runs `$connect` and completes the upgrade, or
+/// refuses it.
+pub(crate) async fn accept(
+    snapshot: &SharedSnapshot,
+    api: &WebSocketApi,
+    observer: &Arc<dyn Observer>,
+    mut request: http::Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+) -> http::Response<Bytes> {
+    let key = match upgrade_key(request.method(), request.headers()) {
+        Ok(key) => key,
+        Err(refusal) => return refusal,
+    };
+    let Ok(place) = api.connections.reserve() else {
+        return responses::too_many_requests();
+    };
+    let headers = request.headers();
+    let context = ConnectionContext {
+        connection_id: registry::new_connection_id(),
+        connected_at: SystemTime::now(),
+        domain_name: header_text(headers, header::HOST)
+            .unwrap_or("localhost")
+            .to_owned(),
+        source_ip: plain_ip(peer.ip()).to_string(),
+        user_agent: header_text(headers, header::USER_AGENT)
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let mut accepted = http::Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, key)
+        .body(Bytes::new())
+        .expect("a response of valid parts is valid");
+    if let Some(function) = api.route("$connect") {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let event = event::connect(&context, &request_id, headers, request.uri().query());
+        let meta = InvokeMeta { request_id };
+        let invocation = function.invoke(Bytes::from(event), meta).await;
+        let error = invocation.result.as_ref().err();
+        observer.invocation_finished(
+            &invocation.report,
+            error,
+            InvocationSource::Route("$connect"),
+        );
+        let answer = match invocation.result {
+            Ok(output) => payload::response_from_function(&output)
+                .unwrap_or_else(|_| responses::internal_error()),
+            Err(error) => crate::http_api::error_response(&error),
+        };
+        if !answer.status().is_success() {
+            return answer;
+        }
+        // A subprotocol the client offered is accepted by `$connect` answering it as a header.
+        if let Some(protocol) = answer.headers().get(header::SEC_WEBSOCKET_PROTOCOL) {
+            accepted
+                .headers_mut()
+                .insert(header::SEC_WEBSOCKET_PROTOCOL, protocol.clone());
+        }
+    }
+    let upgrade = hyper::upgrade::on(&mut request);
+    let snapshot = Arc::clone(snapshot);
+    let observer = Arc::clone(observer);
+    let connections = api.connections.clone();
+    tokio::spawn(async move {
+        // The client may go away between the 101 and the upgrade: nothing was connected.
+        let Ok(upgraded) = upgrade.await else { return };
+        let stream =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config()))
+                .await;
+        let connection = Connection {
+            snapshot,
+            observer,
+            connections,
+            context: Arc::new(context),
+            _place: place,
+        };
+        connection.run(stream).await;
+    });
+    accepted
+}
+
+/// The `Sec-WebSocket-Accept` value for a valid upgrade request, or the refusal.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the response itself, made once per refused upgrade"
+)]
+fn upgrade_key(
+    method: &http::Method,
+    headers: &HeaderMap,
+) -> Result<String, http::Response<Bytes>> {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|text| {
+                text.split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(token))
+            })
+        })
+    };
+    if method != http::Method::GET
+        || !has_token(header::UPGRADE, "websocket")
+        || !has_token(header::CONNECTION, "upgrade")
+    {
+        return Err(responses::upgrade_required());
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|version| version != "13")
+    {
+        let mut refusal = responses::upgrade_required();
+        refusal.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return Err(refusal);
+    }
+    match headers.get(header::SEC_WEBSOCKET_KEY) {
+        Some(key) => {
+            Ok(tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()))
+        }
+        None => Err(responses::bad_request()),
+    }
+}
+
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_frame_size(Some(WEBSOCKET_FRAME_BYTES_MAX))
+        .max_message_size(Some(WEBSOCKET_MESSAGE_BYTES_MAX))
+}
+
+/// One open connection and what its task needs.
+struct Connection {
+    snapshot: SharedSnapshot,
+    observer: Arc<dyn Observer>,
+    connections: Connections,
+    context: Arc<ConnectionContext>,
+    /// The node's place this connection holds, given back when the task ends.
+    _place: Place,
+}
+
+/// Why a connection ended: the close code and reason `$disconnect` reports.
+struct Closed {
+    code: u16,
+    reason: String,
+}
+
+impl Closed {
+    fn new(code: CloseCode, reason: &str) -> Closed {
+        Closed {
+            code: code.into(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+impl Connection {
+    async fn run<S>(self, mut stream: WebSocketStream<S>)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        use futures_util::{SinkExt as _, StreamExt as _};
+
+        let id = self.context.connection_id.clone();
+        let registry::Registered {
+            connection,
+            mut outbox,
+        } = self.connections.register(
+            &id,
+            self.context.connected_at,
+            self.context.source_ip.clone(),
+            self.context.user_agent.clone(),
+        );
+        let in_flight = Arc::new(Semaphore::new(WEBSOCKET_MESSAGES_IN_FLIGHT_MAX));
+        let idle = Duration::from_secs(WEBSOCKET_IDLE_S_MAX);
+        let end_of_life = Instant::now() + Duration::from_secs(WEBSOCKET_LIFETIME_S_MAX);
+        let mut last_active = Instant::now();
+        let closed = loop {
+            let server_close = tokio::select! {
+                frame = stream.next() => match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        last_active = Instant::now();
+                        connection.touch();
+                        self.dispatch(&in_flight, ClientMessage::Text(text.as_str().to_owned())).await;
+                        continue;
+                    }
+                    Some(Ok(Message::Binary(bytes))) => {
+                        last_active = Instant::now();
+                        connection.touch();
+                        self.dispatch(&in_flight, ClientMessage::Binary(bytes)).await;
+                        continue;
+                    }
+                    // Pongs to pings are queued by the protocol and sent with the next write.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Close(frame))) => {
+                        let closed = match frame {
+                            Some(frame) => Closed { code: frame.code.into(), reason: frame.reason.as_str().to_owned() },
+                            None => Closed::new(CloseCode::Status, ""),
+                        };
+                        // Completes the closing handshake.
+                        let _ = tokio::time::timeout(CLOSE_WAIT, stream.flush()).await;
+                        break closed;
+                    }
+                    Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                        Closed::new(CloseCode::Size, "Message too big")
+                    }
+                    Some(Err(_)) | None => break Closed::new(CloseCode::Abnormal, "Connection closed abnormally"),
+                },
+                Some(data) = outbox.recv() => {
+                    last_active = Instant::now();
+                    let message = match String::from_utf8(Vec::from(data)) {
+                        Ok(text) => Message::text(text),
+                        Err(error) => Message::binary(error.into_bytes()),
+                    };
+                    if stream.send(message).await.is_err() {
+                        break Closed::new(CloseCode::Abnormal, "Connection closed abnormally");
+                    }
+                    continue;
+                }
+                () = connection.closing() => Closed::new(CloseCode::Normal, "Connection deleted"),
+                () = tokio::time::sleep_until(last_active + idle) => Closed::new(CloseCode::Away, "Idle timeout"),
+                () = tokio::time::sleep_until(end_of_life) => Closed::new(CloseCode::Away, "Connection lifetime exceeded"),
+            };
+            // The server closes: tell the client why, briefly.
+            let frame = CloseFrame {
+                code: server_close.code.into(),
+                reason: server_close.reason.clone().into(),
+            };
+            let _ = tokio::time::timeout(CLOSE_WAIT, stream.close(Some(frame))).await;
+            break server_close;
+        };
+        self.connections.remove(&id);
+        drop(stream);
+        self.disconnect(closed).await;
+    }
+
+    /// Runs a message's route in a task of its own, once one of the connection's places for
+    /// messages in flight is free.
+    async fn dispatch(&self, in_flight: &Arc<Semaphore>, message: ClientMessage) {
+        let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else {
+            return;
+        };
+        let snapshot = Arc::clone(&self.snapshot);
+        let observer = Arc::clone(&self.observer);
+        let connections = self.connections.clone();
+        let context = Arc::clone(&self.context);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let app = snapshot.load_full();
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let body = message.body();
+            let selected = app.websocket.as_ref().and_then(|api| api.select(body));
+            let Some((route_key, function)) = selected else {
+                // API Gateway's answer to a message no route takes.
+                let reply = error_reply("Forbidden", &context.connection_id, &request_id);
+                let _ = connections.post(&context.connection_id, reply);
+                return;
+            };
+            let event = event::message(&context, &request_id, route_key, body);
+            let meta = InvokeMeta {
+                request_id: request_id.clone(),
+            };
+            let invocation = function.invoke(Bytes::from(event), meta).await;
+            let error = invocation.result.as_ref().err();
+            observer.invocation_finished(
+                &invocation.report,
+                error,
+                InvocationSource::Route(route_key),
+            );
+            if error.is_some() {
+                let reply =
+                    error_reply("Internal server error", &context.connection_id, &request_id);
+                let _ = connections.post(&context.connection_id, reply);
+            }
+        });
+    }
+
+    /// Runs `$disconnect`, when the current app routes it. Best effort, as on API Gateway.
+    async fn disconnect(&self, closed: Closed) {
+        let app = self.snapshot.load_full();
+        let Some(function) = app
+            .websocket
+            .as_ref()
+            .and_then(|api| api.route("$disconnect"))
+        else {
+            return;
+        };
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let event = event::disconnect(&self.context, &request_id, closed.code, &closed.reason);
+        let invocation = function
+            .invoke(Bytes::from(event), InvokeMeta { request_id })
+            .await;
+        let error = invocation.result.as_ref().err();
+        self.observer.invocation_finished(
+            &invocation.report,
+            error,
+            InvocationSource::Route("$disconnect"),
+        );
+    }
+}
+
+/// A message from a client, owned so its route can run in a task of its own.
+enum ClientMessage {
+    Text(String),
+    Binary(Bytes),
+}
+
+impl ClientMessage {
+    fn body(&self) -> Body<'_> {
+        match self {
+            ClientMessage::Text(text) => Body::Text(text),
+            ClientMessage::Binary(bytes) => Body::Binary(bytes),
+        }
+    }
+}
+
+/// What API Gateway sends a client whose message failed: `{"message", "connectionId", "requestId"}`.
+fn error_reply(message: &str, connection_id: &str, request_id: &str) -> Bytes {
+    let reply = json!({
+        "message": message,
+        "connectionId": connection_id,
+        "requestId": request_id,
+    });
+    Bytes::from(reply.to_string())
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// An IPv4-mapped IPv6 address (a dual-stack listener's view of an IPv4 client) as plain IPv4.
+fn plain_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
