@@ -23,3 +23,4 @@ mod tables_query;
 mod tables_wasm;
 mod triggers;
 mod triggers_crash;
+mod websocket;

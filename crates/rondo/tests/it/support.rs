@@ -1353,3 +1353,248 @@ pub mod admin {
         }
     }
 }
+
+/// WebSocket APIs: a client of the gateway's WebSocket path (tokio-tungstenite), and API
+/// Gateway's management API (`@connections`) on the AWS endpoint, through the real SDK client or
+/// as raw signed requests.
+pub mod websocket {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use http_body_util::Full;
+    use serde_json::Value;
+    use tokio::net::TcpStream;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::{self, Message};
+    use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+    use super::Dev;
+
+    /// How long a client waits for a frame it expects: a bound, not a speed expectation.
+    pub const FRAME_WAIT_S: u64 = 60;
+
+    /// A client's connection.
+    pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+    /// The `ws://` URL of `path_and_query` on `dev`'s gateway.
+    pub fn ws_url(dev: &Dev, path_and_query: &str) -> String {
+        let authority = dev
+            .gateway
+            .strip_prefix("http://")
+            .expect("the gateway's address is http://");
+        format!("ws://{authority}{path_and_query}")
+    }
+
+    /// An upgrade request for `path_and_query` on `dev`'s gateway, with the WebSocket headers and
+    /// `headers` besides.
+    pub fn upgrade_request(
+        dev: &Dev,
+        path_and_query: &str,
+        headers: &[(&'static str, &str)],
+    ) -> http::Request<()> {
+        let mut request = ws_url(dev, path_and_query)
+            .into_client_request()
+            .expect("a ws:// URL is a client request");
+        for (name, value) in headers {
+            let value = http::HeaderValue::from_str(value).expect("a header value");
+            request.headers_mut().append(*name, value);
+        }
+        request
+    }
+
+    /// Opens a connection; the error carries a refused upgrade's response
+    /// (`tungstenite::Error::Http`).
+    pub async fn try_connect(request: http::Request<()>) -> Result<Socket, tungstenite::Error> {
+        let connecting = tokio_tungstenite::connect_async(request);
+        let (socket, _response) =
+            tokio::time::timeout(Duration::from_secs(FRAME_WAIT_S), connecting)
+                .await
+                .expect("the upgrade was answered in time")?;
+        Ok(socket)
+    }
+
+    /// Opens a connection to `path_and_query`; fails the test when the upgrade is refused.
+    pub async fn connect(dev: &Dev, path_and_query: &str) -> Socket {
+        try_connect(upgrade_request(dev, path_and_query, &[]))
+            .await
+            .unwrap_or_else(|e| panic!("connect to {path_and_query}: {}", refusal(&e)))
+    }
+
+    /// What a failed upgrade says: the status and body of a refusal, else the error.
+    pub fn refusal(error: &tungstenite::Error) -> String {
+        match error {
+            tungstenite::Error::Http(response) => {
+                let body = response.body().as_deref().unwrap_or_default();
+                format!(
+                    "{} {}",
+                    response.status(),
+                    String::from_utf8_lossy(body).into_owned()
+                )
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// The status of a refused upgrade; fails the test when the upgrade was accepted or failed
+    /// otherwise.
+    #[track_caller]
+    pub fn refused_status(result: Result<Socket, tungstenite::Error>) -> u16 {
+        match result {
+            Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+            Err(other) => panic!("the upgrade failed without an HTTP answer: {other}"),
+            Ok(_) => panic!("the upgrade was accepted"),
+        }
+    }
+
+    /// Sends a text frame.
+    pub async fn send_text(socket: &mut Socket, text: &str) {
+        socket
+            .send(Message::text(text))
+            .await
+            .unwrap_or_else(|e| panic!("send {text:?}: {e}"));
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(socket: &mut Socket, bytes: &[u8]) {
+        socket
+            .send(Message::binary(bytes.to_vec()))
+            .await
+            .unwrap_or_else(|e| panic!("send {bytes:?}: {e}"));
+    }
+
+    /// The next text or binary frame (pings and pongs are skipped); fails the test on a close,
+    /// the end of the connection, or no frame in time.
+    pub async fn next_data(socket: &mut Socket) -> Message {
+        let wait = Duration::from_secs(FRAME_WAIT_S);
+        loop {
+            let next = tokio::time::timeout(wait, socket.next())
+                .await
+                .expect("a frame arrived in time");
+            match next {
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => return message,
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Close(frame))) => panic!("closed by the server: {frame:?}"),
+                Some(Err(error)) => panic!("the connection failed: {error}"),
+                None => panic!("the connection ended"),
+            }
+        }
+    }
+
+    /// The next frame, which must be text.
+    pub async fn next_text(socket: &mut Socket) -> String {
+        match next_data(socket).await {
+            Message::Text(text) => text.as_str().to_owned(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must be text holding JSON.
+    pub async fn next_json(socket: &mut Socket) -> Value {
+        let text = next_text(socket).await;
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+
+    /// Reads until the server closes the connection; returns its close frame (`None` when it
+    /// sent a close without one). Fails the test on a data frame, on a connection that ends
+    /// without a close frame, or when nothing ends in time.
+    pub async fn server_close(socket: &mut Socket) -> Option<CloseFrame> {
+        let wait = Duration::from_secs(FRAME_WAIT_S);
+        loop {
+            let next = tokio::time::timeout(wait, socket.next())
+                .await
+                .expect("the server closed the connection in time");
+            match next {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(data)) => panic!("expected a close, got {data:?}"),
+                Some(Err(error)) => panic!("the connection failed before a close frame: {error}"),
+                None => panic!("the connection ended without a close frame"),
+            }
+        }
+    }
+
+    /// Closes the connection from the client's side with `code` and `reason`, and waits for the
+    /// server's answering close.
+    pub async fn close(socket: &mut Socket, code: u16, reason: &str) {
+        let frame = CloseFrame {
+            code: code.into(),
+            reason: reason.into(),
+        };
+        socket.close(Some(frame)).await.expect("send the close");
+        let wait = Duration::from_secs(FRAME_WAIT_S);
+        loop {
+            let next = tokio::time::timeout(wait, socket.next())
+                .await
+                .expect("the server answered the close in time");
+            match next {
+                Some(Ok(_)) => {}
+                Some(Err(tungstenite::Error::ConnectionClosed)) | None => return,
+                Some(Err(error)) => panic!("closing failed: {error}"),
+            }
+        }
+    }
+
+    /// A client of API Gateway's management API on `dev`'s AWS endpoint, set up as the suite's
+    /// other SDK clients: any key, retries off, a bound on each operation.
+    pub fn management(dev: &Dev) -> aws_sdk_apigatewaymanagement::Client {
+        super::aws_client!(aws_sdk_apigatewaymanagement, dev, "test", "test")
+    }
+
+    /// A raw management API request (`path` is e.g. `/@connections/ID%3D`), signed with SigV4 for
+    /// `execute-api` in us-east-1 as the SDK signs.
+    pub fn management_request(
+        endpoint: &str,
+        method: http::Method,
+        path: &str,
+        body: &[u8],
+    ) -> http::Request<Full<Bytes>> {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
+
+        let mut request = http::Request::builder()
+            .method(method.clone())
+            .uri(format!("{endpoint}{path}"))
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .expect("request");
+        let identity = aws_sdk_apigatewaymanagement::config::Credentials::new(
+            "test", "test", None, None, "test",
+        )
+        .into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("execute-api")
+            .time(std::time::SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .expect("signing params")
+            .into();
+        let uri = request.uri().to_string();
+        let signable = SignableRequest::new(
+            method.as_str(),
+            uri,
+            std::iter::empty(),
+            SignableBody::Bytes(body),
+        )
+        .expect("signable request");
+        let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &params)
+            .expect("sign")
+            .into_parts();
+        instructions.apply_to_request_http1x(&mut request);
+        request
+    }
+
+    /// A connection id as it goes into a URL path: API Gateway's ids end in `=`.
+    pub fn encode_id(connection_id: &str) -> String {
+        let mut encoded = String::new();
+        for byte in connection_id.bytes() {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+                encoded.push(char::from(byte));
+            } else {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        encoded
+    }
+}
