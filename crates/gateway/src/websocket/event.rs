@@ -57,14 +57,15 @@ pub(crate) fn connect(
     query: Option<&str>,
 ) -> Vec<u8> {
     let mut single = Map::new();
-    let mut multi: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    let mut multi: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (name, value) in headers {
+        let name = header_case(name.as_str());
         let value = lossy(value).into_owned();
         multi
-            .entry(name.as_str())
+            .entry(name.clone())
             .or_default()
             .push(Value::String(value.clone()));
-        single.insert(name.as_str().to_owned(), Value::String(value));
+        single.insert(name, Value::String(value));
     }
     let (query_single, query_multi) = match query.filter(|query| !query.is_empty()) {
         Some(query) => {
@@ -140,6 +141,27 @@ pub(crate) fn disconnect(
         "isBase64Encoded": false,
     });
     event.to_string().into_bytes()
+}
+
+/// A header name as clients write it and API Gateway's WebSocket events carry it
+/// (`Sec-WebSocket-Key`, `User-Agent`); the HTTP server has lowercased it.
+fn header_case(name: &str) -> String {
+    let mut cased = String::with_capacity(name.len());
+    for (index, part) in name.split('-').enumerate() {
+        if index > 0 {
+            cased.push('-');
+        }
+        if part == "websocket" {
+            cased.push_str("WebSocket");
+            continue;
+        }
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            cased.extend(first.to_uppercase());
+            cased.push_str(chars.as_str());
+        }
+    }
+    cased
 }
 
 fn request_context(
@@ -237,14 +259,16 @@ mod tests {
         headers.insert("host", "127.0.0.1:3000".parse().unwrap());
         headers.append("x-many", "a".parse().unwrap());
         headers.append("x-many", "b".parse().unwrap());
+        headers.insert("sec-websocket-key", "k".parse().unwrap());
         let event = parse(&connect(
             &context(),
             "req-1",
             &headers,
             Some("cartId=c%201&t=1&t=2"),
         ));
-        assert_eq!(event["headers"]["host"], "127.0.0.1:3000");
-        assert_eq!(event["multiValueHeaders"]["x-many"], json!(["a", "b"]));
+        assert_eq!(event["headers"]["Host"], "127.0.0.1:3000");
+        assert_eq!(event["headers"]["Sec-WebSocket-Key"], "k");
+        assert_eq!(event["multiValueHeaders"]["X-Many"], json!(["a", "b"]));
         assert_eq!(
             event["queryStringParameters"],
             json!({"cartId": "c 1", "t": "2"})

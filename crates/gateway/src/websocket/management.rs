@@ -76,7 +76,12 @@ pub fn connection_error(refused: &ConnectionError) -> Response<Bytes> {
         ConnectionError::LimitExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
         ConnectionError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
-    error(status, refused.code(), &refused.to_string())
+    // The error's text leads with its code, which `x-amzn-ErrorType` already carries.
+    let text = refused.to_string();
+    let message = text
+        .split_once(": ")
+        .map_or(text.as_str(), |(_, message)| message);
+    error(status, refused.code(), message)
 }
 
 /// A request body over the message limit.
@@ -165,6 +170,8 @@ mod tests {
         let gone = handle(&connections, &Method::POST, "c=", Bytes::from_static(b"hi"));
         assert_eq!(gone.status(), StatusCode::GONE);
         assert_eq!(gone.headers()["x-amzn-errortype"], "GoneException");
+        let body: serde_json::Value = serde_json::from_slice(gone.body()).unwrap();
+        assert_eq!(body["message"], "the connection c= is gone");
     }
 
     #[test]
