@@ -9,6 +9,9 @@
 //! and a connection id over [`limits::CONNECTION_ID_BYTES_MAX`] as gone, before either reaches the
 //! service.
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::SystemTime;
 

@@ -310,7 +310,11 @@ impl Response {
     }
 }
 
-fn body_bytes(body: Option<&str>, is_base64_encoded: bool) -> Result<Cow<'_, [u8]>, Error> {
+/// The bytes of an event's `body`, base64-decoded if `is_base64_encoded`; empty if there is none.
+pub(crate) fn body_bytes(
+    body: Option<&str>,
+    is_base64_encoded: bool,
+) -> Result<Cow<'_, [u8]>, Error> {
     let body = body.unwrap_or_default();
     if !is_base64_encoded {
         return Ok(Cow::Borrowed(body.as_bytes()));
@@ -325,7 +329,7 @@ fn body_bytes(body: Option<&str>, is_base64_encoded: bool) -> Result<Cow<'_, [u8
 }
 
 /// Deserializes `null` like an absent field: as the type's default.
-fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,

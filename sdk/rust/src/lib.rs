@@ -49,6 +49,33 @@
 //! [`tables`] reaches the app's DynamoDB-compatible tables in-process: a typed [`tables::Table`]
 //! client for items, keys, updates and queries, and [`tables::call`] for any other operation.
 //!
+//! # WebSockets
+//!
+//! A function behind a route of the app's WebSocket API takes a [`websocket::Event`]: a client
+//! connecting, sending a message, or gone, with its connection id. [`connections`] pushes messages
+//! to a client by that id, from any function, as API Gateway's `@connections` API does:
+//!
+//! ```no_run
+//! use rondo_sdk::connections::{self, ConnectionError};
+//! use rondo_sdk::websocket::{Event, EventType};
+//! use rondo_sdk::{Context, Error};
+//! use serde_json::{Value, json};
+//!
+//! rondo_sdk::handler!(chat);
+//!
+//! fn chat(event: Event, _ctx: &Context) -> Result<Value, Error> {
+//!     if event.request_context.event_type == EventType::Message {
+//!         let reply = json!({ "heard": event.body_text()? });
+//!         match connections::post_json(&event.request_context.connection_id, &reply) {
+//!             Ok(()) | Err(ConnectionError::Gone) => {}
+//!             Err(error) => return Err(error.into()),
+//!         }
+//!     }
+//!     Ok(json!({ "statusCode": 200 }))
+//! }
+//! # fn main() {}
+//! ```
+//!
 //! # Building
 //!
 //! A function crate is a `cdylib` built for `wasm32-wasip2`:
@@ -70,15 +97,18 @@
 //! # Testing on the host
 //!
 //! Handlers are plain functions, so unit tests can call them natively with [`Context::for_tests`].
-//! Off wasm, [`log`] writes to stderr, [`config`] reads environment variables, and [`tables`]
-//! answers every call with `ServiceUnavailable`.
+//! Off wasm, [`log`] writes to stderr, [`config`] reads environment variables, [`tables`]
+//! answers every call with `ServiceUnavailable` and [`connections`] with
+//! [`ConnectionError::Unavailable`](connections::ConnectionError::Unavailable).
 
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod connections;
 pub mod http;
 pub mod log;
 pub mod tables;
+pub mod websocket;
 
 mod base64;
 mod context;

@@ -22,13 +22,21 @@
 //! | `log`     | logs info, warn and error lines, prints to stdout and stderr; `{"logged": 3}` |
 //! | `big`     | a text body of `bytes` (default 7000000) `x` characters |
 //! | `context` | the invocation context's fields |
+//! | `push`    | posts to connection `connectionId` the text `data`, or `json` as JSON, or `bytes` `x` characters; `{"pushed": true}` |
+//! | `connection` | `{"connection": {connectedAtMs, lastActiveAtMs, sourceIp, userAgent}}` of connection `connectionId` |
+//! | `disconnect` | closes connection `connectionId`; `{"disconnected": true}` |
 //! | other     | function error `UnknownAction` |
+//!
+//! `connectionId` defaults to the event's `requestContext.connectionId` (a WebSocket event's
+//! sender). A failed connection call answers `{"error": {"code": .., "message": ..}}` (a successful
+//! invocation, so tests read the error directly).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use rondo_sdk::connections::{self, ConnectionError};
 use rondo_sdk::http::Response;
 use rondo_sdk::{Context, Error, config, log};
 use serde_json::{Value, json};
@@ -100,6 +108,24 @@ fn handle(event: Value, ctx: &Context) -> Result<Value, Error> {
             "deadlineMs": ctx.deadline_ms(),
             "remainingTimeMs": ctx.remaining_time_ms(),
         })),
+        "push" => push(&event),
+        "connection" => {
+            let connection_id = connection_id(&event)?;
+            Ok(answer(connections::get(connection_id).map(|info| {
+                json!({"connection": {
+                    "connectedAtMs": info.connected_at_ms,
+                    "lastActiveAtMs": info.last_active_at_ms,
+                    "sourceIp": info.source_ip,
+                    "userAgent": info.user_agent,
+                }})
+            })))
+        }
+        "disconnect" => {
+            let connection_id = connection_id(&event)?;
+            Ok(answer(
+                connections::delete(connection_id).map(|()| json!({"disconnected": true})),
+            ))
+        }
         other => Err(Error::new(
             "UnknownAction",
             format!("unknown action: {other}"),
@@ -141,6 +167,38 @@ fn param_u64(event: &Value, name: &str) -> Result<Option<u64>, Error> {
             format!("{name} must be a whole number, not {other}"),
         )),
     }
+}
+
+fn push(event: &Value) -> Result<Value, Error> {
+    let connection_id = connection_id(event)?;
+    let pushed = if let Some(data) = event["data"].as_str() {
+        connections::post(connection_id, data)
+    } else if let Some(message) = event.get("json") {
+        connections::post_json(connection_id, message)
+    } else {
+        let n_bytes = param_u64(event, "bytes")?
+            .ok_or_else(|| Error::new("BadParameter", "push needs `data`, `json` or `bytes`"))?;
+        let n_bytes = usize::try_from(n_bytes)
+            .map_err(|_| Error::new("BadParameter", format!("bytes {n_bytes} is too big")))?;
+        connections::post(connection_id, vec![b'x'; n_bytes])
+    };
+    Ok(answer(pushed.map(|()| json!({"pushed": true}))))
+}
+
+/// The connection a connection action is about: `connectionId`, or the WebSocket event's sender.
+fn connection_id(event: &Value) -> Result<&str, Error> {
+    event["connectionId"]
+        .as_str()
+        .or_else(|| event["requestContext"]["connectionId"].as_str())
+        .ok_or_else(|| Error::new("BadParameter", "the event names no connectionId"))
+}
+
+/// A connection call's answer: its JSON, or the error it met as JSON.
+fn answer(result: Result<Value, ConnectionError>) -> Value {
+    result.unwrap_or_else(|error| {
+        let error = Error::from(error);
+        json!({"error": {"code": error.error_type(), "message": error.message()}})
+    })
 }
 
 fn spin_forever() -> ! {
