@@ -9,6 +9,7 @@
 )]
 
 mod bench;
+mod bench_cart;
 mod bench_lambda;
 mod bench_scaling;
 mod bench_tables;
@@ -28,6 +29,9 @@ commands:
                             copy them to their committed paths and record them in guests.lock
   check-guests [--rebuild]  check that the committed guests match their sources (guests.lock);
                             --rebuild also rebuilds them and compares the bytes
+  bench cart [--quick]      the cart example end to end: add request -> pushed count at the
+                            cart's WebSocket client (p50, p99) and adds/s at 1, 16 and 64
+                            concurrent carts, next to a hyper + tungstenite server as the limit
   bench http [--quick]      rondo against `wasmtime serve` and plain hyper on the same wasi:http
                             hello component, plus a handler-world hello and the edit -> serving
                             latency of dev mode; peers are built under <temp>/rondo-bench
@@ -70,6 +74,8 @@ fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
             println!("guests are fresh and match a rebuild");
             Ok(())
         }
+        ["bench", "cart"] => bench_cart::cart(root, false),
+        ["bench", "cart", "--quick"] => bench_cart::cart(root, true),
         ["bench", "http"] => bench::http(root, false),
         ["bench", "http", "--quick"] => bench::http(root, true),
         ["bench", "lambda"] => bench_lambda::lambda(root, false),
