@@ -183,8 +183,9 @@ fn copy_tree(source: &Path, destination: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts `rondo dev` on ephemeral ports and reads the gateway's address from its banner; later
-/// lines on stderr (a function's failure, say) are passed on to this process's stderr.
+/// Starts `rondo dev` on ephemeral ports and reads the gateway's address from its banner; the
+/// lines after the banner on stderr (a function's failure, say) are passed on to this process's
+/// stderr.
 #[expect(
     clippy::print_stderr,
     reason = "rondo's own messages are passed on as a command-line tool's output"
@@ -213,7 +214,9 @@ fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)>
         let mut announced = false;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if announced {
-                eprintln!("  rondo: {line}");
+                if !is_banner_line(&line) {
+                    eprintln!("  rondo: {line}");
+                }
             } else if let Some(address) = line.trim().strip_prefix("gateway") {
                 let address = address.trim().trim_start_matches("http://").to_owned();
                 let _ = sender.send(address);
@@ -228,6 +231,15 @@ fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)>
         .parse()
         .with_context(|| format!("rondo's gateway {address:?} is not an address"))?;
     Ok((server, address))
+}
+
+/// Whether a line rondo prints on stderr is one of its banner's, after the gateway's address: the
+/// AWS endpoint, a table made, a route.
+fn is_banner_line(line: &str) -> bool {
+    let line = line.trim_start();
+    ["aws endpoint ", "table ", "route "]
+        .iter()
+        .any(|start| line.starts_with(start))
 }
 
 fn print_load_average() {

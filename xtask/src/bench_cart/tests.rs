@@ -17,6 +17,18 @@ fn a_pushed_count_is_read_from_its_json() {
 }
 
 #[test]
+fn only_lines_after_rondos_banner_are_passed_on() {
+    assert!(is_banner_line("  aws endpoint  http://127.0.0.1:4566"));
+    assert!(is_banner_line("  table carts: created"));
+    assert!(is_banner_line(
+        "  route  GET /carts/{cartId} -> display-cart"
+    ));
+    assert!(!is_banner_line(
+        "trigger table:carts->cart-status: batch failed: Unhandled"
+    ));
+}
+
+#[test]
 fn adds_are_matched_to_pushes_by_count_within_the_window() {
     let start = Instant::now();
     let at = |ms: u64| start + Duration::from_millis(ms);
