@@ -34,8 +34,8 @@ const CHROMIUM_ARGS = [
 ];
 
 // Bounds, not speed expectations: a step that has not happened by then has failed.
-const STEP_TIMEOUT_MS = 20_000;
-const RUN_TIMEOUT_MS = 120_000;
+const STEP_TIMEOUT_MS = 30_000;
+const RUN_TIMEOUT_MS = 240_000;
 
 // Set on the first tab's window; survives as long as the page is not reloaded or left.
 const MARKER = `rondo-${randomUUID()}`;
