@@ -1354,6 +1354,339 @@ pub mod admin {
     }
 }
 
+/// The target folder of the suite's build: the suite's `rondo` is `<target>/<profile>/rondo`.
+pub fn target_dir() -> PathBuf {
+    let rondo_binary = Path::new(env!("CARGO_BIN_EXE_rondo"));
+    rondo_binary
+        .parent()
+        .and_then(Path::parent)
+        .expect("rondo is in a profile folder of a target folder")
+        .to_path_buf()
+}
+
+/// An example app copied into a temporary `examples` folder, with the other examples beside it.
+/// Fields drop in order: the app's folder, then the folder of the examples.
+pub struct Example {
+    pub app: App,
+    _examples: tempfile::TempDir,
+}
+
+/// The example app `examples/NAME`, copied into a temporary folder so that what `rondo dev`
+/// writes (its data folder, Python's caches) lands there and not in the repository. The other
+/// examples are copied beside it, since an example may use another's files (`cart-python`
+/// serves the page of `cart` as `../cart/public`). Leaves out what earlier runs or builds left
+/// in the examples' folders.
+pub fn example_app(name: &str) -> Example {
+    let examples = repo().join("examples");
+    assert!(
+        examples.join(name).join("rondo.toml").is_file(),
+        "no example app at {}",
+        examples.join(name).display()
+    );
+    let copies = tempfile::tempdir().expect("temp dir");
+    // The app's own folder is a temporary directory of its own, so `App` owns it; its name
+    // differs from the example's, which no path of an example depends on.
+    let app_dir = tempfile::Builder::new()
+        .prefix(&format!("{name}-"))
+        .tempdir_in(copies.path())
+        .expect("temp dir");
+    for entry in std::fs::read_dir(&examples).expect("read examples") {
+        let source = entry.expect("read examples").path();
+        let Some(file_name) = source.file_name() else {
+            continue;
+        };
+        if !source.is_dir() {
+            continue;
+        }
+        let destination = if file_name == name {
+            app_dir.path().to_path_buf()
+        } else {
+            let sibling = copies.path().join(file_name);
+            std::fs::create_dir(&sibling).expect("make an example's folder");
+            sibling
+        };
+        copy_tree(&source, &destination);
+    }
+    Example {
+        app: App { dir: app_dir },
+        _examples: copies,
+    }
+}
+
+/// Copies the folder `source` into `destination` (which exists), without the folders that runs
+/// and builds write.
+fn copy_tree(source: &Path, destination: &Path) {
+    const LEFT_OUT: [&str; 4] = [".rondo", "target", "node_modules", "__pycache__"];
+    let entries =
+        std::fs::read_dir(source).unwrap_or_else(|e| panic!("read {}: {e}", source.display()));
+    for entry in entries {
+        let entry = entry.unwrap_or_else(|e| panic!("read {}: {e}", source.display()));
+        let name = entry.file_name();
+        if LEFT_OUT.iter().any(|left_out| name == *left_out) {
+            continue;
+        }
+        let from = entry.path();
+        let to = destination.join(&name);
+        if from.is_dir() {
+            std::fs::create_dir(&to).unwrap_or_else(|e| panic!("make {}: {e}", to.display()));
+            copy_tree(&from, &to);
+        } else {
+            std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+        }
+    }
+}
+
+/// Browser tests: Node scripts under `tests/browser/` drive Debian's Chromium with
+/// playwright-core (no browser download). The first use in a run installs what is missing:
+/// Chromium with apt-get, and playwright-core with `npm ci` into `<target>/browser-tests/`.
+pub mod browser {
+    use std::fs::File;
+    use std::os::unix::process::CommandExt as _;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    use super::{capture, repo, target_dir};
+
+    /// Debian's `chromium` package installs the browser here.
+    pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+    /// The oldest Node.js that the pinned playwright-core runs on.
+    const NODE_MAJOR_MIN: u32 = 20;
+
+    /// How long one script may run: a bound, not a speed expectation. The scripts bound their
+    /// own steps well below it.
+    const SCRIPT_WAIT_S: u64 = 300;
+
+    /// What a script printed and how it ended.
+    #[derive(Debug)]
+    pub struct ScriptRun {
+        pub success: bool,
+        pub stdout: String,
+        pub stderr: String,
+    }
+
+    /// Installs what the scripts need (Chromium, playwright-core) unless it is there already,
+    /// so a test can do it before it starts what it measures or waits for.
+    pub fn install() {
+        chromium();
+        scripts_dir();
+    }
+
+    /// Runs `node <script> <args>` from the prepared scripts folder, with Chromium installed;
+    /// stops it (and the browser it started) past [`SCRIPT_WAIT_S`].
+    pub fn run_script(script: &str, args: &[&str]) -> ScriptRun {
+        let chromium = chromium();
+        let dir = scripts_dir();
+        let mut child = Command::new("node")
+            .arg(dir.join(script))
+            .args(args)
+            .env("CHROMIUM", chromium)
+            .current_dir(dir)
+            // Its own process group, so a stop also reaches the browser's processes.
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run node");
+        let stdout = capture(child.stdout.take().expect("stdout"));
+        let stderr = capture(child.stderr.take().expect("stderr"));
+        let deadline = Instant::now() + Duration::from_secs(SCRIPT_WAIT_S);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for node") {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .status();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The capturing threads end with the streams; give them a moment to take the last lines.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut stderr = stderr.lock().expect("lock").clone();
+        if status.is_none() {
+            stderr.push_str(&format!("(stopped after {SCRIPT_WAIT_S} s)\n"));
+        }
+        let stdout = stdout.lock().expect("lock").clone();
+        ScriptRun {
+            success: status.is_some_and(|status| status.success()),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// The path of the artifact `file_name` under `<target>/artifacts/` (the folder is made).
+    pub fn artifact(file_name: &str) -> PathBuf {
+        let dir = target_dir().join("artifacts");
+        std::fs::create_dir_all(&dir).expect("make the artifacts folder");
+        dir.join(file_name)
+    }
+
+    /// The Chromium binary, installed with apt-get when missing: once per run, and under a
+    /// machine-wide lock so that test processes running side by side install it once.
+    pub fn chromium() -> &'static Path {
+        static READY: OnceLock<()> = OnceLock::new();
+        READY.get_or_init(|| {
+            if Path::new(CHROMIUM).is_file() {
+                return;
+            }
+            let _lock = lock(&std::env::temp_dir().join("rondo-test-chromium.lock"));
+            if Path::new(CHROMIUM).is_file() {
+                return;
+            }
+            if let Err(error) = install_chromium() {
+                panic!(
+                    "the browser tests need Chromium at {CHROMIUM}, and installing it failed \
+                     ({error}); install Debian's package: `sudo apt-get install chromium`"
+                );
+            }
+            assert!(
+                Path::new(CHROMIUM).is_file(),
+                "apt-get installed chromium, but there is no {CHROMIUM}"
+            );
+        });
+        Path::new(CHROMIUM)
+    }
+
+    /// `apt-get install chromium`, as root or through `sudo -n`; `apt-get update` first when
+    /// the install fails (an empty or old package list).
+    fn install_chromium() -> Result<(), String> {
+        let install = ["install", "-y", "--no-install-recommends", "chromium"];
+        apt_get(&install).or_else(|_| {
+            apt_get(&["update"])?;
+            apt_get(&install)
+        })
+    }
+
+    fn apt_get(args: &[&str]) -> Result<(), String> {
+        let mut command = if is_root() {
+            Command::new("apt-get")
+        } else {
+            // -n: fail rather than wait for a password nobody types.
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", "apt-get"]);
+            sudo
+        };
+        let output = command
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(format!(
+            "{command:?} failed with {}: {}",
+            output.status,
+            stderr.trim()
+        ))
+    }
+
+    /// Whether this process runs as root (effective user id 0).
+    fn is_root() -> bool {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            == Some("0")
+    }
+
+    /// The folder the scripts run from: `tests/browser/` copied under `<target>/browser-tests/`
+    /// with its `node_modules` installed by `npm ci` (again only when package-lock.json changed).
+    fn scripts_dir() -> PathBuf {
+        static READY: OnceLock<PathBuf> = OnceLock::new();
+        READY.get_or_init(prepare_scripts).clone()
+    }
+
+    fn prepare_scripts() -> PathBuf {
+        check_node();
+        let source = repo().join("crates/rondo/tests/browser");
+        let dir = target_dir().join("browser-tests");
+        std::fs::create_dir_all(&dir).expect("make the browser-tests folder");
+        let _lock = lock(&dir.join(".lock"));
+        let wanted_lock =
+            std::fs::read(source.join("package-lock.json")).expect("read package-lock.json");
+        let installed_record = dir.join(".installed-package-lock.json");
+        let installed = std::fs::read(&installed_record).ok().as_ref() == Some(&wanted_lock)
+            && dir.join("node_modules").is_dir();
+        if !installed {
+            for file in ["package.json", "package-lock.json", ".npmrc"] {
+                std::fs::copy(source.join(file), dir.join(file))
+                    .unwrap_or_else(|e| panic!("copy {file}: {e}"));
+            }
+            let output = Command::new("npm")
+                .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run npm (the browser tests need Node.js with npm)");
+            assert!(
+                output.status.success(),
+                "npm ci in {} failed:\n{}",
+                dir.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            std::fs::write(&installed_record, &wanted_lock).expect("record the install");
+        }
+        // The scripts are copied every time, so an edit is run at once.
+        for entry in std::fs::read_dir(&source).expect("read tests/browser") {
+            let path = entry.expect("read tests/browser").path();
+            if path.extension().is_some_and(|extension| extension == "mjs") {
+                let name = path.file_name().expect("a file name");
+                std::fs::copy(&path, dir.join(name))
+                    .unwrap_or_else(|e| panic!("copy {}: {e}", path.display()));
+            }
+        }
+        dir
+    }
+
+    /// Fails the test, saying what to install, unless Node.js new enough for playwright-core
+    /// is on the PATH.
+    fn check_node() {
+        let version = Command::new("node")
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned());
+        let major = version.as_deref().and_then(|version| {
+            version
+                .strip_prefix('v')?
+                .split('.')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        });
+        assert!(
+            major.is_some_and(|major| major >= NODE_MAJOR_MIN),
+            "the browser tests need Node.js {NODE_MAJOR_MIN} or later with npm on the PATH \
+             (found {version:?})"
+        );
+    }
+
+    /// Holds an exclusive lock on the file `path` (made if missing) until dropped.
+    fn lock(path: &Path) -> File {
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .unwrap_or_else(|e| panic!("open the lock file {}: {e}", path.display()));
+        file.lock()
+            .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+        file
+    }
+}
+
 /// WebSocket APIs: a client of the gateway's WebSocket path (tokio-tungstenite), and API
 /// Gateway's management API (`@connections`) on the AWS endpoint, through the real SDK client or
 /// as raw signed requests.
