@@ -42,6 +42,39 @@ const GUESTS: &[Guest] = &[
         input_dirs: &["wit", "sdk/rust", "examples/hello/function"],
     },
     Guest {
+        package: "add-to-cart",
+        artifact: "add_to_cart.wasm",
+        output: "examples/cart/add-to-cart.wasm",
+        input_dirs: &[
+            "wit",
+            "sdk/rust",
+            "examples/cart/shared",
+            "examples/cart/functions/add-to-cart",
+        ],
+    },
+    Guest {
+        package: "display-cart",
+        artifact: "display_cart.wasm",
+        output: "examples/cart/display-cart.wasm",
+        input_dirs: &[
+            "wit",
+            "sdk/rust",
+            "examples/cart/shared",
+            "examples/cart/functions/display-cart",
+        ],
+    },
+    Guest {
+        package: "cart-status",
+        artifact: "cart_status.wasm",
+        output: "examples/cart/cart-status.wasm",
+        input_dirs: &[
+            "wit",
+            "sdk/rust",
+            "examples/cart/shared",
+            "examples/cart/functions/cart-status",
+        ],
+    },
+    Guest {
         package: "test-handler",
         artifact: "test_handler.wasm",
         output: "test-programs/wasm/test_handler.wasm",

@@ -35,15 +35,34 @@ pub const CONNECTIONS_BY_CART_INDEX: &str = "by-cart";
 pub struct CartId(String);
 
 /// Why a text is not a [`CartId`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// The guests' error types implement `Display` by hand rather than with `thiserror`: its
+/// proc-macro would change the features of the build-time crates that every guest of the
+/// workspace shares, and so the bytes of every other committed component.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CartIdError {
-    #[error("cartId must not be empty")]
     Empty,
-    #[error("cartId must be at most {CART_ID_CHARS_MAX} characters, got {n_chars}")]
     TooLong { n_chars: usize },
-    #[error("cartId may hold only A-Z, a-z, 0-9, _ and -, got {character:?}")]
     Character { character: char },
 }
+
+impl fmt::Display for CartIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CartIdError::Empty => write!(f, "cartId must not be empty"),
+            CartIdError::TooLong { n_chars } => write!(
+                f,
+                "cartId must be at most {CART_ID_CHARS_MAX} characters, got {n_chars}"
+            ),
+            CartIdError::Character { character } => write!(
+                f,
+                "cartId may hold only A-Z, a-z, 0-9, _ and -, got {character:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CartIdError {}
 
 impl CartId {
     /// Checks `text` against the rule for cart ids.

@@ -9,6 +9,8 @@
 #[cfg(test)]
 mod tests;
 
+use std::fmt;
+
 use cart::limits::{ADD_BODY_BYTES_MAX, ITEM_ID_CHARS_MAX, QUANTITY_PER_ADD_MAX};
 use cart::{CARTS_TABLE, CartCount, CartId, CartIdError, bad_request, line_key, read_cart, total};
 use rondo_sdk::http::{Request, Response};
@@ -50,21 +52,44 @@ struct Add {
     quantity: u64,
 }
 
-/// Why a request is not a valid add; the message is the 400's `message`.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+/// Why a request is not a valid add; its `Display` is the 400's `message`.
+#[derive(Debug, PartialEq, Eq)]
 enum BadAdd {
-    #[error(transparent)]
-    CartId(#[from] CartIdError),
-    #[error("the body must be at most {ADD_BODY_BYTES_MAX} bytes, got {n_bytes}")]
+    CartId(CartIdError),
     BodyTooLarge { n_bytes: usize },
-    #[error(r#"the body must be a JSON object like {{"itemId": "tea", "quantity": 1}}"#)]
     NotAnObject,
-    #[error(
-        "itemId must be a non-empty string of at most {ITEM_ID_CHARS_MAX} characters, got {got}"
-    )]
     ItemId { got: String },
-    #[error("quantity must be a whole number from 1 to {QUANTITY_PER_ADD_MAX}, got {got}")]
     Quantity { got: String },
+}
+
+impl fmt::Display for BadAdd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadAdd::CartId(error) => error.fmt(f),
+            BadAdd::BodyTooLarge { n_bytes } => write!(
+                f,
+                "the body must be at most {ADD_BODY_BYTES_MAX} bytes, got {n_bytes}"
+            ),
+            BadAdd::NotAnObject => write!(
+                f,
+                r#"the body must be a JSON object like {{"itemId": "tea", "quantity": 1}}"#
+            ),
+            BadAdd::ItemId { got } => write!(
+                f,
+                "itemId must be a non-empty string of at most {ITEM_ID_CHARS_MAX} characters, got {got}"
+            ),
+            BadAdd::Quantity { got } => write!(
+                f,
+                "quantity must be a whole number from 1 to {QUANTITY_PER_ADD_MAX}, got {got}"
+            ),
+        }
+    }
+}
+
+impl From<CartIdError> for BadAdd {
+    fn from(error: CartIdError) -> BadAdd {
+        BadAdd::CartId(error)
+    }
 }
 
 impl Add {
