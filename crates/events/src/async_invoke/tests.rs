@@ -473,6 +473,8 @@ fn snapshot(functions: &[(&str, &str)]) -> SharedSnapshot {
             price_per_gb_second_nano_usd: 16_667,
             price_per_request_nano_usd: 200,
         },
+        websocket: None,
+        static_files: None,
     };
     SharedSnapshot::new(Arc::new(app).into())
 }
