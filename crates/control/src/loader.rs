@@ -46,6 +46,8 @@ pub enum LoadAppError {
         function: String,
         source: ProcessLoadError,
     },
+    #[error("[static] dir {}: {reason}", path.display())]
+    StaticDir { path: PathBuf, reason: String },
     #[error(
         "WebSocket route `{route}`: function \"{function}\" is a wasi:http component; WebSocket routes need a function that takes events (the handler world, or a process function)"
     )]
@@ -292,6 +294,25 @@ fn load(
         n_functions_compiled += usize::from(compiled);
         keys_by_name.insert(function.name.clone(), key);
         functions.insert(key, entry);
+    }
+    if let Some(files) = &spec.static_files {
+        // Served from disk at each request, but a folder that is not there is a mistake to
+        // report now, not a 404 to puzzle over later.
+        match std::fs::metadata(&files.dir) {
+            Ok(metadata) if metadata.is_dir() => {}
+            Ok(_) => {
+                return Err(LoadAppError::StaticDir {
+                    path: files.dir.clone(),
+                    reason: "not a folder".to_owned(),
+                });
+            }
+            Err(error) => {
+                return Err(LoadAppError::StaticDir {
+                    path: files.dir.clone(),
+                    reason: error.to_string(),
+                });
+            }
+        }
     }
     if let Some(websocket) = &spec.websocket {
         for (route, name) in &websocket.routes {

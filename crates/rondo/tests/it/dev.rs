@@ -52,6 +52,15 @@ fn invalid_module_is_one_line() {
 }
 
 #[test]
+fn a_missing_static_folder_is_one_line() {
+    let text = manifest(&[("f", "f.wasm", "")], &[]) + "\n[static]\ndir = \"public\"\n";
+    let app = App::new(&text, &[("f.wasm", test_wasm("test_handler.wasm"))]);
+    let stderr = failing_start(&app, &[]);
+    assert_one_line(&stderr, "[static]");
+    assert!(stderr.contains("public"), "{stderr}");
+}
+
+#[test]
 fn manifest_errors_name_file_line_and_column() {
     let text = "[app]\nname = \"t\"\n\n[function.f]\nwasm = \"f.wasm\"\ntimeout_ms = 0\n";
     let app = App::new(text, &[]);
