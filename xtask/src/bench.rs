@@ -5,7 +5,7 @@
 //! The load generator is `wrk` (installed with apt-get when missing and running as root).
 //! Everything listens on 127.0.0.1 only.
 
-use std::io::{Read, Write};
+use std::io::{BufRead as _, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -525,6 +525,78 @@ pub(crate) fn run(command: &mut Command) -> anyhow::Result<()> {
 
 /// A server process, killed when dropped.
 pub(crate) struct Server(pub(crate) Child);
+
+/// How long `rondo dev` may take to print its banner (a first build of a cache, a Python install).
+const RONDO_START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The address a `rondo dev` banner line gives: `gateway` or `aws endpoint`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Listener {
+    Gateway,
+    AwsEndpoint,
+}
+
+impl Listener {
+    fn banner_label(self) -> &'static str {
+        match self {
+            Listener::Gateway => "gateway",
+            Listener::AwsEndpoint => "aws endpoint",
+        }
+    }
+}
+
+/// Starts `rondo dev --quiet --no-watch` on `app` on ephemeral ports and reads the address of
+/// `listener` from its banner. Every stderr line after that one goes to `after_banner` (stderr is
+/// drained to the end either way, so rondo never blocks on a full pipe).
+pub(crate) fn start_rondo_dev(
+    rondo: &Path,
+    app: &Path,
+    listener: Listener,
+    after_banner: impl Fn(&str) + Send + 'static,
+) -> anyhow::Result<(Server, SocketAddr)> {
+    let mut child = Command::new(rondo)
+        .arg("dev")
+        .arg(app)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--aws-listen",
+            "127.0.0.1:0",
+            "--quiet",
+            "--no-watch",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", rondo.display()))?;
+    let stderr = child.stderr.take().context("rondo's stderr is piped")?;
+    let server = Server(child);
+    let label = listener.banner_label();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut announced = false;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if announced {
+                after_banner(&line);
+            } else if let Some(address) = line.trim().strip_prefix(label) {
+                let address = address.trim().trim_start_matches("http://").to_owned();
+                let _ = sender.send(address);
+                announced = true;
+            }
+        }
+    });
+    let address = receiver
+        .recv_timeout(RONDO_START_TIMEOUT)
+        .with_context(|| format!("rondo dev printed no `{label}` line"))?;
+    let address = address
+        .parse()
+        .with_context(|| format!("rondo's {label} {address:?} is not an address"))?;
+    Ok((server, address))
+}
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -20,12 +20,10 @@ mod peer;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -36,7 +34,7 @@ use hyper::header::{CONTENT_TYPE, HOST};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::bench::{Server, micros, run};
+use crate::bench::{Listener, Server, micros, run, start_rondo_dev};
 use peer::Peer;
 
 /// The example measured.
@@ -48,9 +46,6 @@ const ADD_BODY: &str = r#"{"itemId":"sencha","quantity":1}"#;
 /// Concurrent carts of a full run and of a quick one.
 const CARTS_N: [usize; 3] = [1, 16, 64];
 const CARTS_QUICK_N: [usize; 2] = [1, 16];
-
-/// How long rondo may take to print its addresses.
-const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How long a client waits for its first answer, and for the pushes of the last adds once the
 /// adders stopped: bounds, not speed expectations.
@@ -191,46 +186,11 @@ fn copy_tree(source: &Path, destination: &Path) -> anyhow::Result<()> {
     reason = "rondo's own messages are passed on as a command-line tool's output"
 )]
 fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)> {
-    let mut child = Command::new(rondo)
-        .arg("dev")
-        .arg(app)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--aws-listen",
-            "127.0.0.1:0",
-            "--quiet",
-            "--no-watch",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {}", rondo.display()))?;
-    let stderr = child.stderr.take().context("rondo's stderr is piped")?;
-    let server = Server(child);
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut announced = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if announced {
-                if !is_banner_line(&line) {
-                    eprintln!("  rondo: {line}");
-                }
-            } else if let Some(address) = line.trim().strip_prefix("gateway") {
-                let address = address.trim().trim_start_matches("http://").to_owned();
-                let _ = sender.send(address);
-                announced = true;
-            }
+    start_rondo_dev(rondo, app, Listener::Gateway, |line| {
+        if !is_banner_line(line) {
+            eprintln!("  rondo: {line}");
         }
-    });
-    let address = receiver
-        .recv_timeout(START_TIMEOUT)
-        .context("rondo dev printed no `gateway` line")?;
-    let address = address
-        .parse()
-        .with_context(|| format!("rondo's gateway {address:?} is not an address"))?;
-    Ok((server, address))
+    })
 }
 
 /// Whether a line rondo prints on stderr is one of its banner's, after the gateway's address: the

@@ -13,17 +13,16 @@
 mod load;
 mod workload;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
 use crate::bench::{
-    Server, SpawnQuiet, clock_ticks_per_s, cpu_ticks, free_port, micros, run, wait_for_port,
+    Listener, Server, SpawnQuiet, clock_ticks_per_s, cpu_ticks, free_port, micros, run,
+    start_rondo_dev, wait_for_port,
 };
 use load::{Measured, Operation, Phases};
 
@@ -348,54 +347,7 @@ fn write_app(dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// Starts `rondo dev` on ephemeral ports and reads its AWS endpoint from the banner.
 fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)> {
-    start_rondo_with(rondo, app, |_| {})
-}
-
-/// [`start_rondo`], handing every stderr line after the banner to `after_banner` (stderr is
-/// drained to the end either way, so rondo never blocks on a full pipe).
-pub(crate) fn start_rondo_with(
-    rondo: &Path,
-    app: &Path,
-    after_banner: impl Fn(&str) + Send + 'static,
-) -> anyhow::Result<(Server, SocketAddr)> {
-    let mut child = Command::new(rondo)
-        .arg("dev")
-        .arg(app)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--aws-listen",
-            "127.0.0.1:0",
-            "--quiet",
-            "--no-watch",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {}", rondo.display()))?;
-    let stderr = child.stderr.take().context("rondo's stderr is piped")?;
-    let server = Server(child);
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut announced = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(address) = line.trim().strip_prefix("aws endpoint") {
-                let address = address.trim().trim_start_matches("http://").to_owned();
-                let _ = sender.send(address);
-                announced = true;
-            } else if announced {
-                after_banner(&line);
-            }
-        }
-    });
-    let address = receiver
-        .recv_timeout(START_TIMEOUT)
-        .context("rondo dev printed no `aws endpoint` line")?;
-    let address = address
-        .parse()
-        .with_context(|| format!("rondo's aws endpoint {address:?} is not an address"))?;
-    Ok((server, address))
+    start_rondo_dev(rondo, app, Listener::AwsEndpoint, |_| {})
 }
 
 /// An empty directory at `dir`, removing what a previous run left there.
