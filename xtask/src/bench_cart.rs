@@ -194,10 +194,10 @@ fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)>
 }
 
 /// Whether a line rondo prints on stderr is one of its banner's, after the gateway's address: the
-/// AWS endpoint, a table made, a route.
+/// AWS endpoint, a table made, a route, a WebSocket route, the static files.
 fn is_banner_line(line: &str) -> bool {
     let line = line.trim_start();
-    ["aws endpoint ", "table ", "route "]
+    ["aws endpoint ", "table ", "route ", "websocket ", "static "]
         .iter()
         .any(|start| line.starts_with(start))
 }

@@ -327,6 +327,21 @@ fn print_banner(
             route.key_text, route.function
         ));
     }
+    if let Some(websocket) = &spec.websocket {
+        for (route, function) in &websocket.routes {
+            text.push_str(&format!(
+                "  websocket  ws://{gateway}{} {route} -> {function}\n",
+                websocket.path
+            ));
+        }
+    }
+    if let Some(files) = &spec.static_files {
+        text.push_str(&format!(
+            "  static  {} -> {}\n",
+            files.path,
+            files.dir.display()
+        ));
+    }
     printer::info_line(text.trim_end());
 }
 
