@@ -526,8 +526,9 @@ pub(crate) fn run(command: &mut Command) -> anyhow::Result<()> {
 /// A server process, killed when dropped.
 pub(crate) struct Server(pub(crate) Child);
 
-/// How long `rondo dev` may take to print its banner (a first build of a cache, a Python install).
-const RONDO_START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long `rondo dev` may take to print its banner: a first load may install the Python tools
+/// (pip) before it.
+const RONDO_START_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The address a `rondo dev` banner line gives: `gateway` or `aws endpoint`.
 #[derive(Debug, Clone, Copy)]
@@ -545,12 +546,14 @@ impl Listener {
     }
 }
 
-/// Starts `rondo dev --quiet --no-watch` on `app` on ephemeral ports and reads the address of
-/// `listener` from its banner. Every stderr line after that one goes to `after_banner` (stderr is
-/// drained to the end either way, so rondo never blocks on a full pipe).
+/// Starts `rondo dev --quiet --no-watch` on `app` on ephemeral ports, with `extra_args` (a tools
+/// folder, say), and reads the address of `listener` from its banner. Every stderr line after that
+/// one goes to `after_banner` (stderr is drained to the end either way, so rondo never blocks on a
+/// full pipe); if rondo exits before its banner, the error quotes what it printed.
 pub(crate) fn start_rondo_dev(
     rondo: &Path,
     app: &Path,
+    extra_args: &[&std::ffi::OsStr],
     listener: Listener,
     after_banner: impl Fn(&str) + Send + 'static,
 ) -> anyhow::Result<(Server, SocketAddr)> {
@@ -565,6 +568,7 @@ pub(crate) fn start_rondo_dev(
             "--quiet",
             "--no-watch",
         ])
+        .args(extra_args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -576,6 +580,7 @@ pub(crate) fn start_rondo_dev(
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut announced = false;
+        let mut before_banner = String::new();
         for line in std::io::BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
@@ -584,14 +589,23 @@ pub(crate) fn start_rondo_dev(
                 after_banner(&line);
             } else if let Some(address) = line.trim().strip_prefix(label) {
                 let address = address.trim().trim_start_matches("http://").to_owned();
-                let _ = sender.send(address);
+                let _ = sender.send(Ok(address));
                 announced = true;
+            } else {
+                before_banner.push_str(&line);
+                before_banner.push('\n');
             }
         }
+        if !announced {
+            // rondo ended without its banner: say why.
+            let _ = sender.send(Err(before_banner));
+        }
     });
-    let address = receiver
-        .recv_timeout(RONDO_START_TIMEOUT)
-        .with_context(|| format!("rondo dev printed no `{label}` line"))?;
+    let address = match receiver.recv_timeout(RONDO_START_TIMEOUT) {
+        Ok(Ok(address)) => address,
+        Ok(Err(output)) => bail!("rondo dev exited before serving:\n{output}"),
+        Err(_) => bail!("rondo dev printed no `{label}` line within {RONDO_START_TIMEOUT:?}"),
+    };
     let address = address
         .parse()
         .with_context(|| format!("rondo's {label} {address:?} is not an address"))?;

@@ -186,7 +186,7 @@ fn copy_tree(source: &Path, destination: &Path) -> anyhow::Result<()> {
     reason = "rondo's own messages are passed on as a command-line tool's output"
 )]
 fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)> {
-    start_rondo_dev(rondo, app, Listener::Gateway, |line| {
+    start_rondo_dev(rondo, app, &[], Listener::Gateway, |line| {
         if !is_banner_line(line) {
             eprintln!("  rondo: {line}");
         }

@@ -31,11 +31,10 @@
 //! The client runs on one thread; the command runs itself again from a release build of xtask
 //! when started from a debug one, so the client costs little of the machine's CPU.
 
-use std::io::{BufRead as _, BufReader};
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -44,10 +43,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
 
-use crate::bench::{Server, micros, run};
-
-/// How long rondo may take to print its address; the first run installs the Python tools first.
-const START_TIMEOUT: Duration = Duration::from_secs(600);
+use crate::bench::{Listener, Server, micros, run, start_rondo_dev};
 
 /// The event of every invocation: the native binary's action that answers at once (the Python
 /// handler answers at once whatever the event).
@@ -214,48 +210,13 @@ fn write_app(dir: &Path, root: &Path, bootstrap: &Path, cold_n: usize) -> anyhow
 /// Starts `rondo dev` on ephemeral ports with the bench's tools folder and reads its AWS
 /// endpoint from the banner.
 fn start_rondo(rondo: &Path, app: &Path, tools: &Path) -> anyhow::Result<(Server, SocketAddr)> {
-    let mut child = Command::new(rondo)
-        .arg("dev")
-        .arg(app)
-        .args(["--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0"])
-        .args([
-            "--quiet",
-            "--no-watch",
-            "--process-idle-s",
-            "3600",
-            "--tools",
-        ])
-        .arg(tools)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {}", rondo.display()))?;
-    let stderr = child.stderr.take().context("rondo's stderr is piped")?;
-    let server = Server(child);
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(address) = line.trim().strip_prefix("aws endpoint") {
-                let address = address.trim().trim_start_matches("http://").to_owned();
-                let _ = sender.send(Ok(address));
-            }
-            text.push_str(&line);
-            text.push('\n');
-        }
-        // rondo ended; if it never announced itself, say why.
-        let _ = sender.send(Err(text));
-    });
-    let address = match receiver.recv_timeout(START_TIMEOUT) {
-        Ok(Ok(address)) => address,
-        Ok(Err(output)) => bail!("rondo dev exited before serving:\n{output}"),
-        Err(_) => bail!("rondo dev printed no `aws endpoint` line within {START_TIMEOUT:?}"),
-    };
-    let address = address
-        .parse()
-        .with_context(|| format!("rondo's aws endpoint {address:?} is not an address"))?;
-    Ok((server, address))
+    let extra_args = [
+        OsStr::new("--process-idle-s"),
+        OsStr::new("3600"),
+        OsStr::new("--tools"),
+        tools.as_os_str(),
+    ];
+    start_rondo_dev(rondo, app, &extra_args, Listener::AwsEndpoint, |_| {})
 }
 
 fn print_load_average() {

@@ -347,7 +347,7 @@ fn write_app(dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// Starts `rondo dev` on ephemeral ports and reads its AWS endpoint from the banner.
 fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)> {
-    start_rondo_dev(rondo, app, Listener::AwsEndpoint, |_| {})
+    start_rondo_dev(rondo, app, &[], Listener::AwsEndpoint, |_| {})
 }
 
 /// An empty directory at `dir`, removing what a previous run left there.

@@ -215,12 +215,18 @@ fn write_app(dir: &Path, wasm: &[u8], tables_n: usize, batch_size: u32) -> anyho
     reason = "rondo's own messages are passed on as a command-line tool's output"
 )]
 fn start_rondo(rondo: &Path, app: &Path) -> anyhow::Result<(Server, SocketAddr)> {
-    crate::bench::start_rondo_dev(rondo, app, crate::bench::Listener::AwsEndpoint, |line| {
-        if !is_expected_message(line) {
-            // A trigger failure in a benchmark is worth seeing.
-            eprintln!("  rondo: {line}");
-        }
-    })
+    crate::bench::start_rondo_dev(
+        rondo,
+        app,
+        &[],
+        crate::bench::Listener::AwsEndpoint,
+        |line| {
+            if !is_expected_message(line) {
+                // A trigger failure in a benchmark is worth seeing.
+                eprintln!("  rondo: {line}");
+            }
+        },
+    )
 }
 
 /// Whether a line rondo prints on stderr is one every run of this app prints: a table created,
