@@ -1,4 +1,4 @@
-//! Diagnostics: what is wrong with a manifest, and where.
+//! Diagnostics: what is wrong with a manifest, or declared but not acted on yet, and where.
 
 use std::fmt;
 
@@ -14,6 +14,7 @@ pub struct ManifestError {
 
 /// One problem in a manifest, located at the start of the offending value
 /// (or of the key, for unknown fields, or of the table header, for missing fields).
+/// The same shape serves as a warning ([`AppSpec::warnings`](crate::AppSpec::warnings)).
 ///
 /// Displays as `rondo.toml:12:9: function "cart-status": timeout_ms must be 1..=900000`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +25,11 @@ pub struct Diagnostic {
     message: String,
 }
 
-/// Collects problems as byte offsets while the manifest is read and lowered.
+/// Collects problems and warnings as byte offsets while the manifest is read and lowered.
 pub(crate) struct Sink<'t> {
     text: &'t str,
     problems: Vec<(usize, String)>,
+    warnings: Vec<(usize, String)>,
 }
 
 impl ManifestError {
@@ -75,6 +77,7 @@ impl<'t> Sink<'t> {
         Sink {
             text,
             problems: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -83,32 +86,42 @@ impl<'t> Sink<'t> {
         self.problems.push((offset, message));
     }
 
+    /// Records a declaration that loads but is not acted on, at a byte offset into the manifest text.
+    pub(crate) fn warning(&mut self, offset: usize, message: String) {
+        self.warnings.push((offset, message));
+    }
+
     /// The 1-based line holding a byte offset, for messages that point at a second place.
     pub(crate) fn line_of(&self, offset: usize) -> usize {
         position(self.text, offset).0
     }
 
-    /// Turns the problems, if any, into an error sorted by position.
-    pub(crate) fn finish(mut self, file_name: &str) -> Result<(), ManifestError> {
+    /// Turns the problems, if any, into an error; else gives the warnings.
+    /// Both are sorted by position.
+    pub(crate) fn finish(self, file_name: &str) -> Result<Vec<Diagnostic>, ManifestError> {
         if self.problems.is_empty() {
-            return Ok(());
+            return Ok(diagnostics(self.text, file_name, self.warnings));
         }
-        self.problems.sort_by_key(|(offset, _)| *offset);
-        let diagnostics = self
-            .problems
-            .into_iter()
-            .map(|(offset, message)| {
-                let (line, column) = position(self.text, offset);
-                Diagnostic {
-                    file: file_name.to_owned(),
-                    line,
-                    column,
-                    message,
-                }
-            })
-            .collect();
+        let diagnostics = diagnostics(self.text, file_name, self.problems);
         Err(ManifestError { diagnostics })
     }
+}
+
+fn diagnostics(text: &str, file_name: &str, mut messages: Vec<(usize, String)>) -> Vec<Diagnostic> {
+    // A stable sort keeps messages at one offset in the order they were found.
+    messages.sort_by_key(|(offset, _)| *offset);
+    messages
+        .into_iter()
+        .map(|(offset, message)| {
+            let (line, column) = position(text, offset);
+            Diagnostic {
+                file: file_name.to_owned(),
+                line,
+                column,
+                message,
+            }
+        })
+        .collect()
 }
 
 fn lines(diagnostics: &[Diagnostic]) -> String {

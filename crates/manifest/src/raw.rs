@@ -64,8 +64,7 @@ pub(crate) struct RawFunction {
     pub(crate) memory_mb: Option<Spanned<i64>>,
     pub(crate) timeout_ms: Option<Spanned<i64>>,
     pub(crate) environment: Option<Spanned<BTreeMap<Spanned<String>, String>>>,
-    #[serde(default)]
-    pub(crate) allowed_outbound_hosts: Vec<Spanned<String>>,
+    pub(crate) allowed_outbound_hosts: Option<Spanned<Vec<Spanned<String>>>>,
     pub(crate) reserved_concurrency: Option<Spanned<i64>>,
     /// `[function.NAME.async]`: how asynchronous invocations are retried and where their
     /// outcomes go.

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::error::Diagnostic;
 use crate::route::RouteKey;
 
 /// Everything declared in one `rondo.toml`.
@@ -23,14 +24,18 @@ pub struct AppSpec {
     /// In declaration order.
     pub triggers: Vec<TriggerSpec>,
     pub websocket: Option<WebSocketSpec>,
-    /// Keyed by queue name.
+    /// Keyed by queue name. Queues do nothing yet: each one declared is a warning.
     pub queues: BTreeMap<String, QueueSpec>,
-    /// Keyed by schedule name.
+    /// Keyed by schedule name. Always empty for now: `parse` refuses schedules until they run.
     pub schedules: BTreeMap<String, ScheduleSpec>,
     /// Static files served by the gateway.
     pub static_files: Option<StaticFilesSpec>,
     pub billing: BillingSpec,
     pub limits: AppLimits,
+    /// What the manifest declares that loads but is not acted on yet, in file order, each as
+    /// `rondo.toml:LINE:COLUMN: CONTEXT: MESSAGE`. The caller shows them at every load
+    /// (`rondo dev` prints `warning: ` and the line); they change nothing else.
+    pub warnings: Vec<Diagnostic>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +65,9 @@ pub struct EventInvokeSpec {
     pub maximum_retry_attempts: u32,
     /// An event older than this is given up: 60..=21_600 seconds, default 21_600 (6 hours).
     pub maximum_event_age_s: u32,
-    /// `table:NAME` (later `queue:NAME`) receiving the invocation record of events given up.
+    /// The `table:NAME` receiving the invocation record of events given up (no queues yet).
     pub on_failure: Option<TriggerSource>,
-    /// `table:NAME` (later `queue:NAME`) receiving the invocation record of events that succeeded.
+    /// The `table:NAME` receiving the invocation record of events that succeeded (no queues yet).
     pub on_success: Option<TriggerSource>,
 }
 
@@ -155,7 +160,7 @@ pub enum StreamViewType {
     NewAndOldImages,
 }
 
-/// An event-source mapping from a table stream, queue or schedule to a function.
+/// An event-source mapping from a table stream or a queue to a function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TriggerSpec {
     pub source: TriggerSource,
@@ -175,10 +180,14 @@ pub struct TriggerSpec {
     pub report_batch_item_failures: bool,
     /// EventBridge-style patterns as JSON text; a record is delivered if any matches.
     pub filter_patterns: Vec<String>,
-    /// `table:NAME` (later `queue:NAME`) receiving the metadata of batches that failed for good.
+    /// The `table:NAME` receiving the metadata of batches that failed for good (no queues yet).
     pub on_failure: Option<TriggerSource>,
 }
 
+/// A trigger's source, or a destination of failed batches or asynchronous outcomes.
+///
+/// `parse` refuses `queue:NAME` in every one of these places until queues are built, so an
+/// `AppSpec` holds only `Table` today.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TriggerSource {
     Table(String),

@@ -46,7 +46,11 @@ fn lower_trigger(
     let is_queue = matches!(source, Some(TriggerSource::Queue(_)));
     match &source {
         Some(TriggerSource::Table(table)) => require_stream(&raw.source, table, tables, scope),
-        Some(TriggerSource::Queue(_)) => refuse_table_only_fields(raw, scope),
+        Some(TriggerSource::Queue(_)) => {
+            // Nothing sends to a queue yet, so the trigger would never fire.
+            scope.error(raw.source.span(), "queue triggers are not supported yet");
+            refuse_table_only_fields(raw, scope);
+        }
         None => {}
     }
     let batch_size_default = if is_queue {
@@ -74,9 +78,10 @@ fn lower_trigger(
         raw.parallelization_factor.as_ref(),
         limits::PARALLELIZATION_FACTOR_RANGE,
     );
-    let on_failure = raw.on_failure.as_ref();
+    // A queue trigger's `on_failure` was refused above, as a field of table triggers only.
+    let on_failure = raw.on_failure.as_ref().filter(|_| !is_queue);
     let on_failure =
-        on_failure.and_then(|target| trigger_source(target, "on_failure", declared, scope));
+        on_failure.and_then(|target| destination(target, "on_failure", declared, scope));
     let starting_position = match raw.starting_position.as_ref().map(Spanned::get_ref) {
         Some(RawStartingPosition::TrimHorizon) => StartingPosition::TrimHorizon,
         Some(RawStartingPosition::Latest) | None => StartingPosition::Latest,
@@ -151,6 +156,26 @@ pub(super) fn trigger_source(
         return None;
     }
     Some(source)
+}
+
+/// Parses a destination of failed batches or asynchronous outcomes: a declared table.
+///
+/// A queue is refused until queues are built, as the records sent there would be dropped.
+pub(super) fn destination(
+    text: &Spanned<String>,
+    field: &str,
+    declared: &Declared,
+    scope: &mut Scope<'_, '_>,
+) -> Option<TriggerSource> {
+    match trigger_source(text, field, declared, scope)? {
+        TriggerSource::Table(table) => Some(TriggerSource::Table(table)),
+        TriggerSource::Queue(_) => {
+            let message =
+                format!("{field}: queue destinations are not supported yet; use `table:NAME`");
+            scope.error(text.span(), message);
+            None
+        }
+    }
 }
 
 /// Lambda accepts these for stream sources only; a queue retries through its dead-letter queue.
@@ -232,6 +257,10 @@ pub(super) fn lower_queues(
     for Named { name, entry } in queues {
         let mut scope = Scope::new(sink, &entry);
         scope.name(&check::QUEUE_NAME, &name);
+        // Queue triggers and queue destinations are refused, so nothing can use a queue yet.
+        scope.warning_at_header(
+            "queues are not supported yet: nothing sends to it or reads from it",
+        );
         let Some(raw) = &entry.raw else {
             continue;
         };
@@ -307,6 +336,9 @@ pub(super) fn lower_schedules(
     for Named { name, entry } in schedules {
         let mut scope = Scope::new(sink, &entry);
         scope.name(&check::SCHEDULE_NAME, &name);
+        // Nothing runs schedules yet, so the function would never be invoked. The rest is
+        // still checked, so that one load shows everything to fix.
+        scope.error_at_header("schedules are not supported yet");
         let Some(raw) = &entry.raw else {
             continue;
         };

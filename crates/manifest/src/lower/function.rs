@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_spanned::Spanned;
 
-use super::event::trigger_source;
+use super::event::destination;
 use super::{Declared, Scope, resolve};
 use crate::check;
 use crate::error::Sink;
@@ -91,15 +91,7 @@ fn lower_function(
         raw.reserved_concurrency.as_ref(),
         concurrency_range,
     );
-    let allowed_outbound_hosts = raw
-        .allowed_outbound_hosts
-        .iter()
-        .filter_map(|host| {
-            check::outbound_host(host.get_ref())
-                .map_err(|why| scope.error(host.span(), why))
-                .ok()
-        })
-        .collect();
+    let allowed_outbound_hosts = lower_outbound_hosts(raw, scope);
     Some(FunctionSpec {
         name: name.to_owned(),
         code: code?,
@@ -110,6 +102,30 @@ fn lower_function(
         reserved_concurrency,
         event_invoke: lower_event_invoke(raw.event_invoke.as_ref(), declared, scope),
     })
+}
+
+/// Only wasm functions are held to the list; a process's network is not restricted (as on
+/// Lambda), so a list on a process function, even an empty one, would promise what is not kept.
+fn lower_outbound_hosts(raw: &RawFunction, scope: &mut Scope<'_, '_>) -> Vec<String> {
+    let Some(hosts) = &raw.allowed_outbound_hosts else {
+        return Vec::new();
+    };
+    if raw.runtime.is_some() {
+        scope.error(
+            hosts.span(),
+            "allowed_outbound_hosts applies to wasm functions only; a process function's network is not restricted",
+        );
+        return Vec::new();
+    }
+    hosts
+        .get_ref()
+        .iter()
+        .filter_map(|host| {
+            check::outbound_host(host.get_ref())
+                .map_err(|why| scope.error(host.span(), why))
+                .ok()
+        })
+        .collect()
 }
 
 /// `[function.NAME.async]`, with Lambda's defaults when absent.
@@ -137,11 +153,11 @@ fn lower_event_invoke(
     spec.on_failure = raw
         .on_failure
         .as_ref()
-        .and_then(|target| trigger_source(target, "async.on_failure", declared, scope));
+        .and_then(|target| destination(target, "async.on_failure", declared, scope));
     spec.on_success = raw
         .on_success
         .as_ref()
-        .and_then(|target| trigger_source(target, "async.on_success", declared, scope));
+        .and_then(|target| destination(target, "async.on_success", declared, scope));
     spec
 }
 

@@ -66,6 +66,8 @@ pub(crate) fn lower(raw: RawManifest, dir: &Path, sink: &mut Sink<'_>) -> AppSpe
             .and_then(|entry| lower_static(entry, dir, sink)),
         billing: lower_billing(raw.billing, sink),
         limits,
+        // Filled by `parse` from the sink, once every section has been lowered.
+        warnings: Vec::new(),
     }
 }
 
@@ -87,6 +89,18 @@ impl<'a, 't> Scope<'a, 't> {
     pub(crate) fn error_at_header(&mut self, message: impl Display) {
         self.sink
             .error(self.header, format!("{}: {message}", self.context));
+    }
+
+    /// For a declaration that loads but is not acted on yet.
+    pub(crate) fn warning(&mut self, span: Range<usize>, message: impl Display) {
+        self.sink
+            .warning(span.start, format!("{}: {message}", self.context));
+    }
+
+    /// For a whole entry that loads but is not acted on yet.
+    pub(crate) fn warning_at_header(&mut self, message: impl Display) {
+        self.sink
+            .warning(self.header, format!("{}: {message}", self.context));
     }
 
     pub(crate) fn line_of(&self, offset: usize) -> usize {
@@ -171,13 +185,11 @@ fn lower_limits(entry: Entry<RawLimits>, sink: &mut Sink<'_>) -> AppLimits {
                 bytes_range.clone(),
             )
             .unwrap_or(limits::REQUEST_BODY_BYTES_MAX_DEFAULT),
-        response_bytes_max: scope
-            .bounded(
-                "response_bytes_max",
-                field(|raw| &raw.response_bytes_max),
-                bytes_range,
-            )
-            .unwrap_or(limits::RESPONSE_BYTES_MAX_DEFAULT),
+        response_bytes_max: lower_response_bytes_max(
+            &mut scope,
+            field(|raw| &raw.response_bytes_max),
+            bytes_range,
+        ),
         throttle_wait_ms: scope
             .bounded(
                 "throttle_wait_ms",
@@ -200,6 +212,26 @@ fn lower_limits(entry: Entry<RawLimits>, sink: &mut Sink<'_>) -> AppLimits {
             )
             .unwrap_or(limits::SCALE_UP_PER_10S_DEFAULT),
     }
+}
+
+/// Checked and kept for when it acts; until then the runtime's fixed limit applies, and the
+/// writer is told so.
+fn lower_response_bytes_max(
+    scope: &mut Scope<'_, '_>,
+    value: Option<&Spanned<i64>>,
+    range: RangeInclusive<i64>,
+) -> u64 {
+    let Some(value) = value else {
+        return limits::RESPONSE_BYTES_MAX_DEFAULT;
+    };
+    let message = format!(
+        "response_bytes_max is not applied yet: a function's response is limited to {} bytes (Lambda's 6 MiB)",
+        limits::RESPONSE_BYTES_MAX_DEFAULT
+    );
+    scope.warning(value.span(), message);
+    scope
+        .bounded("response_bytes_max", Some(value), range)
+        .unwrap_or(limits::RESPONSE_BYTES_MAX_DEFAULT)
 }
 
 fn lower_billing(billing: Option<Entry<RawBilling>>, sink: &mut Sink<'_>) -> BillingSpec {

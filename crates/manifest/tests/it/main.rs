@@ -1,6 +1,7 @@
 //! The manifest's conformance suite, driven by data folders.
 //!
-//! Each `test_data/valid/NAME.toml` must parse, and its `AppSpec` (as `{:#?}`) must equal `NAME.snap`.
+//! Each `test_data/valid/NAME.toml` must parse, and its `AppSpec` (as `{:#?}`, without its warnings) must equal `NAME.snap`;
+//! its warnings, one per line, must equal `NAME.warn`, and a case without warnings has no `NAME.warn`.
 //! Each `test_data/invalid/NAME.toml` must fail, and its error text must equal `NAME.err`.
 //! Adding a case is adding a `.toml`: run with `UPDATE_EXPECT=1` to write its expected file,
 //! then read that file; never edit one by hand.
@@ -18,11 +19,26 @@ const APP_DIR: &str = "/app";
 #[test]
 fn valid() {
     for case in cases("valid") {
-        let actual = match parse(&case) {
-            Ok(spec) => format!("{spec:#?}\n"),
+        let mut spec = match parse(&case) {
+            Ok(spec) => spec,
             Err(error) => panic!("{} should parse, but:\n{error}", case.display()),
         };
-        expect_file![case.with_extension("snap")].assert_eq(&actual);
+        let warnings = std::mem::take(&mut spec.warnings);
+        expect_file![case.with_extension("snap")].assert_eq(&format!("{spec:#?}\n"));
+        let warnings_path = case.with_extension("warn");
+        if warnings.is_empty() && !update_expect() {
+            assert!(
+                !warnings_path.exists(),
+                "{} gives no warnings, but {} expects some",
+                case.display(),
+                warnings_path.display()
+            );
+        } else if warnings.is_empty() {
+            let _ = fs::remove_file(&warnings_path);
+        } else {
+            let lines: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+            expect_file![warnings_path].assert_eq(&format!("{}\n", lines.join("\n")));
+        }
     }
 }
 
@@ -50,9 +66,11 @@ fn invalid() {
 /// Every expected file belongs to a case, so a renamed case leaves nothing stale behind.
 #[test]
 fn no_orphan_expectations() {
-    for (folder, extension) in [("valid", "snap"), ("invalid", "err")] {
+    for (folder, extensions) in [("valid", &["snap", "warn"][..]), ("invalid", &["err"][..])] {
         for path in files(folder) {
-            let is_expectation = path.extension().is_some_and(|ext| ext == extension);
+            let is_expectation = path
+                .extension()
+                .is_some_and(|ext| extensions.iter().any(|extension| ext == *extension));
             let is_case = path.extension().is_some_and(|ext| ext == "toml");
             assert!(
                 is_expectation || is_case,
@@ -72,7 +90,7 @@ fn no_orphan_expectations() {
     }
 }
 
-/// The reference's complete example stays valid.
+/// The reference's complete example stays valid, and declares nothing that is not acted on.
 #[test]
 fn docs_example_parses() {
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/manifest.md");
@@ -85,10 +103,45 @@ fn docs_example_parses() {
         .nth(1)
         .expect("the example is a toml block");
     let example = example.split("```").next().expect("the block is closed");
-    let parsed = manifest::parse(example, "manifest.md", Path::new(APP_DIR));
-    if let Err(error) = parsed {
-        panic!("the example in docs/manifest.md does not parse:\n{error}");
+    let spec = match manifest::parse(example, "manifest.md", Path::new(APP_DIR)) {
+        Ok(spec) => spec,
+        Err(error) => panic!("the example in docs/manifest.md does not parse:\n{error}"),
+    };
+    let warnings: Vec<String> = spec.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        warnings.is_empty(),
+        "the example in docs/manifest.md warns:\n{}",
+        warnings.join("\n")
+    );
+}
+
+/// Every example app's manifest loads, and declares nothing that is not acted on.
+#[test]
+fn examples_parse_without_warnings() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let entries =
+        fs::read_dir(&examples).unwrap_or_else(|error| panic!("{}: {error}", examples.display()));
+    let mut n_examples = 0;
+    for entry in entries {
+        let path = entry.expect("directory entry").path().join("rondo.toml");
+        if !path.exists() {
+            continue;
+        }
+        n_examples += 1;
+        let text = fs::read_to_string(&path).expect("the example's manifest is readable");
+        let spec = match manifest::parse(&text, FILE_NAME, Path::new(APP_DIR)) {
+            Ok(spec) => spec,
+            Err(error) => panic!("{} does not parse:\n{error}", path.display()),
+        };
+        let warnings: Vec<String> = spec.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            warnings.is_empty(),
+            "{} warns:\n{}",
+            path.display(),
+            warnings.join("\n")
+        );
     }
+    assert!(n_examples > 0, "no examples in {}", examples.display());
 }
 
 /// A cheap stand-in for fuzzing: no prefix of any case makes the parser panic.
@@ -101,6 +154,11 @@ fn prefixes_never_panic() {
             let _ = manifest::parse(&text[..end], FILE_NAME, Path::new(APP_DIR));
         }
     }
+}
+
+/// `expect-test`'s switch for rewriting expected files.
+fn update_expect() -> bool {
+    std::env::var_os("UPDATE_EXPECT").is_some()
 }
 
 fn parse(case: &Path) -> Result<manifest::AppSpec, manifest::ManifestError> {
