@@ -1,6 +1,6 @@
 //! Every limit the process runtime enforces, in one place, with units in the names.
 
-pub use runtime::limits::{INVOCATION_LOG_BYTES_MAX, RESPONSE_BYTES_MAX};
+pub use runtime::limits::{INVOCATION_LOG_BYTES_MAX, LOG_LINE_BYTES_MAX, RESPONSE_BYTES_MAX};
 
 /// Lambda's memory range for functions, in MB.
 pub const MEMORY_MB_MIN: u32 = 128;
@@ -38,9 +38,6 @@ pub const ADDRESS_SPACE_MEMORY_FACTOR: u64 = 4;
 /// crash's last words reach the invocation's log.
 pub const LOG_DRAIN_TIMEOUT_MS: u64 = 200;
 
-/// Longest unterminated output line kept before it is cut into a line of its own.
-pub const LOG_LINE_BYTES_MAX: usize = 64 * 1024;
-
 /// How long installing the runtime tools (`pip install`) may take.
 pub const TOOLS_INSTALL_TIMEOUT_MS: u64 = 300_000;
 
@@ -57,7 +54,6 @@ const _: () = assert!(
     ERROR_MESSAGE_CHARS_MAX * 4 <= ERROR_BODY_BYTES_MAX,
     "a kept message fits in an error body"
 );
-const _: () = assert!(LOG_LINE_BYTES_MAX <= INVOCATION_LOG_BYTES_MAX);
 const _: () = assert!(
     MEMORY_POLL_INTERVAL_MS * 10 <= INIT_TIMEOUT_MS,
     "the watchdog samples an init many times"

@@ -11,10 +11,8 @@ use std::io;
 use std::os::fd::{AsFd as _, OwnedFd};
 use std::sync::{Arc, Mutex};
 
-use runtime::{LogLine, LogLines, LogSource};
+use runtime::{LineSplitter, LogLine, LogLines, LogSource};
 use tokio::net::unix::pipe;
-
-use crate::limits::LOG_LINE_BYTES_MAX;
 
 /// The output of one environment, read from its stdout and stderr pipes.
 pub(crate) struct LogCapture {
@@ -32,8 +30,8 @@ struct CaptureState {
 
 #[derive(Default)]
 struct StreamState {
-    /// Output after the last newline, waiting for the rest of its line.
-    partial: Vec<u8>,
+    /// Cuts the output into lines; holds what waits for its newline.
+    splitter: LineSplitter,
     closed: bool,
 }
 
@@ -135,31 +133,27 @@ impl CaptureState {
 
     /// Turns unterminated output into lines of their own.
     fn end_partial_lines(&mut self) {
-        for source in [LogSource::Stdout, LogSource::Stderr] {
-            let partial = std::mem::take(&mut self.stream(source).partial);
-            if !partial.is_empty() {
-                self.lines.push(source, &String::from_utf8_lossy(&partial));
-            }
-        }
+        self.stdout
+            .splitter
+            .finish(LogSource::Stdout, &mut self.lines);
+        self.stderr
+            .splitter
+            .finish(LogSource::Stderr, &mut self.lines);
     }
 
-    /// Appends output, turning each completed line into a log line.
+    /// Appends output, turning each completed line (or each piece of a line over
+    /// [`LOG_LINE_BYTES_MAX`](crate::limits::LOG_LINE_BYTES_MAX)) into a log line.
     fn write(&mut self, source: LogSource, bytes: &[u8]) {
-        let mut pending = std::mem::take(&mut self.stream(source).partial);
-        pending.extend_from_slice(bytes);
-        let mut start = 0;
-        while let Some(offset) = pending[start..].iter().position(|&byte| byte == b'\n') {
-            let line = String::from_utf8_lossy(&pending[start..start + offset]);
-            self.lines.push(source, line.trim_end_matches('\r'));
-            start += offset + 1;
-        }
-        let mut rest = pending.split_off(start);
-        if rest.len() > LOG_LINE_BYTES_MAX {
-            // A line without end: keep it as one line rather than growing without bound.
-            self.lines.push(source, &String::from_utf8_lossy(&rest));
-            rest.clear();
-        }
-        self.stream(source).partial = rest;
+        let CaptureState {
+            lines,
+            stdout,
+            stderr,
+        } = self;
+        let stream = match source {
+            LogSource::Stderr => stderr,
+            _ => stdout,
+        };
+        stream.splitter.write(source, bytes, lines);
     }
 }
 
@@ -168,7 +162,7 @@ mod tests {
     use std::io::Write as _;
 
     use super::*;
-    use crate::limits::INVOCATION_LOG_BYTES_MAX;
+    use crate::limits::{INVOCATION_LOG_BYTES_MAX, LOG_LINE_BYTES_MAX};
 
     fn check(writes: &[(LogSource, &[u8])], expect: &[(LogSource, &str)]) {
         let mut state = CaptureState::default();
@@ -209,8 +203,8 @@ mod tests {
         let mut state = CaptureState::default();
         state.write(LogSource::Stdout, &long);
         assert_eq!(state.lines.lines().len(), 1);
-        assert_eq!(state.lines.lines()[0].text.len(), LOG_LINE_BYTES_MAX + 1);
-        assert!(state.stdout.partial.is_empty());
+        assert_eq!(state.lines.lines()[0].text.len(), LOG_LINE_BYTES_MAX);
+        assert_eq!(state.stdout.splitter.pending_bytes(), 1);
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub use engine::{Runtime, RuntimeConfig, Tier};
 pub use function::{
     ACCOUNT_ID, Function, FunctionConfig, FunctionKind, InvokeMeta, LoadError, REGION, function_arn,
 };
-pub use logs::{LogLine, LogLines, LogSource};
+pub use logs::{LineSplitter, LogLine, LogLines, LogSource};
 pub use outbound::{OutboundPolicy, OutboundRuleError};
 pub use report::{Invocation, InvokeError, Report, ThrottleReason};
 pub use tables::{ServiceError, TableService};

@@ -25,6 +25,11 @@ pub const TABLE_ELEMENTS_MAX: usize = 100_000;
 /// past it the rest is dropped and one truncation line says so.
 pub const INVOCATION_LOG_BYTES_MAX: usize = 256 * 1024;
 
+/// Longest line of stdout or stderr output: a longer line (or output that never ends its line)
+/// is cut into lines of at most this many bytes, so unterminated output held while it waits for
+/// its newline stays bounded. Shared by wasm and process functions.
+pub const LOG_LINE_BYTES_MAX: usize = 64 * 1024;
+
 /// Resolution of timeouts: the engine's epoch advances this often while any invocation runs.
 pub const EPOCH_TICK_MS: u64 = 1;
 
@@ -72,6 +77,10 @@ const _: () = assert!(
     "a batch never holds every slot"
 );
 const _: () = assert!(INVOCATION_LOG_BYTES_MAX < RESPONSE_BYTES_MAX);
+const _: () = assert!(
+    LOG_LINE_BYTES_MAX <= INVOCATION_LOG_BYTES_MAX,
+    "a whole line fits in an invocation's log"
+);
 const _: () = assert!(
     TABLES_REQUEST_BYTES_MAX <= TABLES_RESPONSE_BYTES_MAX,
     "a response holds the 16 MB of item data a BatchGetItem may answer"

@@ -1,5 +1,11 @@
 //! Per-invocation log capture: the guest's stdout, stderr and `log` import all land in one
 //! bounded buffer, split into lines, and are handed back with the invocation's report.
+//! Both bounds hold whatever the guest writes: the log keeps at most
+//! [`INVOCATION_LOG_BYTES_MAX`] bytes, and output waiting for its newline at most
+//! [`LOG_LINE_BYTES_MAX`] per stream ([`LineSplitter`]).
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 
@@ -7,7 +13,7 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
-use crate::limits::INVOCATION_LOG_BYTES_MAX;
+use crate::limits::{INVOCATION_LOG_BYTES_MAX, LOG_LINE_BYTES_MAX};
 
 /// Where a log line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +57,8 @@ pub(crate) struct LogBuffer {
 #[derive(Default)]
 struct LogState {
     lines: LogLines,
-    /// Unterminated output of stdout and stderr, waiting for its newline.
-    stdout_partial: Vec<u8>,
-    stderr_partial: Vec<u8>,
+    stdout: LineSplitter,
+    stderr: LineSplitter,
 }
 
 impl LogBuffer {
@@ -70,23 +75,16 @@ impl LogBuffer {
             .inner
             .lock()
             .expect("log buffer lock is never poisoned");
-        let partial = match source {
-            LogSource::Stderr => std::mem::take(&mut state.stderr_partial),
-            _ => std::mem::take(&mut state.stdout_partial),
+        let LogState {
+            lines,
+            stdout,
+            stderr,
+        } = &mut *state;
+        let splitter = match source {
+            LogSource::Stderr => stderr,
+            _ => stdout,
         };
-        let mut pending = partial;
-        pending.extend_from_slice(bytes);
-        let mut start = 0;
-        while let Some(offset) = pending[start..].iter().position(|&b| b == b'\n') {
-            let line = String::from_utf8_lossy(&pending[start..start + offset]).into_owned();
-            state.lines.push(source, line.trim_end_matches('\r'));
-            start += offset + 1;
-        }
-        let rest = pending[start..].to_vec();
-        match source {
-            LogSource::Stderr => state.stderr_partial = rest,
-            _ => state.stdout_partial = rest,
-        }
+        splitter.write(source, bytes, lines);
     }
 
     /// Ends the capture: flushes unterminated output and returns the lines.
@@ -95,17 +93,14 @@ impl LogBuffer {
             .inner
             .lock()
             .expect("log buffer lock is never poisoned");
-        for source in [LogSource::Stdout, LogSource::Stderr] {
-            let partial = match source {
-                LogSource::Stderr => std::mem::take(&mut state.stderr_partial),
-                _ => std::mem::take(&mut state.stdout_partial),
-            };
-            if !partial.is_empty() {
-                let line = String::from_utf8_lossy(&partial).into_owned();
-                state.lines.push(source, &line);
-            }
-        }
-        state.lines.take()
+        let LogState {
+            lines,
+            stdout,
+            stderr,
+        } = &mut *state;
+        stdout.finish(LogSource::Stdout, lines);
+        stderr.finish(LogSource::Stderr, lines);
+        lines.take()
     }
 
     pub(crate) fn stream(&self, source: LogSource) -> LogStream {
@@ -159,6 +154,92 @@ impl LogLines {
     pub fn lines(&self) -> &[LogLine] {
         &self.lines
     }
+}
+
+/// One output stream (stdout or stderr) cut into lines.
+///
+/// Output waits for its newline, but never more than [`LOG_LINE_BYTES_MAX`] bytes of it: a longer
+/// line is cut into lines of at most that many bytes (before a UTF-8 character the cut would
+/// split), so however much a function prints without a newline, the splitter holds at most one
+/// line of it. Each byte is copied once. Shared by every kind of function's log capture.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    /// Output after the last newline.
+    // Invariant: at most `LOG_LINE_BYTES_MAX` bytes.
+    partial: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Adds output of `source`, pushing each completed (or cut) line to `lines`.
+    pub fn write(&mut self, source: LogSource, bytes: &[u8], lines: &mut LogLines) {
+        let mut rest = bytes;
+        while let Some(&first) = rest.first() {
+            // A full line is cut only once more of it arrives: its newline may be next.
+            if self.partial.len() == LOG_LINE_BYTES_MAX && first != b'\n' {
+                self.cut(source, lines);
+            }
+            let room = LOG_LINE_BYTES_MAX - self.partial.len();
+            let window = &rest[..rest.len().min(room + 1)];
+            match window.iter().position(|&byte| byte == b'\n') {
+                Some(newline_idx) => {
+                    self.partial.extend_from_slice(&rest[..newline_idx]);
+                    let line = String::from_utf8_lossy(&self.partial);
+                    lines.push(source, line.trim_end_matches('\r'));
+                    self.partial.clear();
+                    rest = &rest[newline_idx + 1..];
+                }
+                None => {
+                    let n_taken = rest.len().min(room);
+                    self.partial.extend_from_slice(&rest[..n_taken]);
+                    rest = &rest[n_taken..];
+                }
+            }
+            debug_assert!(self.partial.len() <= LOG_LINE_BYTES_MAX);
+        }
+    }
+
+    /// Ends the stream: output without a newline becomes a line of its own.
+    pub fn finish(&mut self, source: LogSource, lines: &mut LogLines) {
+        if !self.partial.is_empty() {
+            lines.push(source, &String::from_utf8_lossy(&self.partial));
+            self.partial.clear();
+        }
+    }
+
+    /// Bytes held that are not a line yet (at most [`LOG_LINE_BYTES_MAX`]).
+    pub fn pending_bytes(&self) -> usize {
+        self.partial.len()
+    }
+
+    /// Pushes the held output as a line, keeping back a character it would split.
+    fn cut(&mut self, source: LogSource, lines: &mut LogLines) {
+        let end_idx = char_boundary_before_end(&self.partial);
+        lines.push(source, &String::from_utf8_lossy(&self.partial[..end_idx]));
+        self.partial.drain(..end_idx);
+    }
+}
+
+/// Where to cut `bytes` so that a UTF-8 character they end in the middle of stays whole: the
+/// start of that character, or the end when the last character is complete (or the bytes are not
+/// UTF-8 there, or the character would be all that is left).
+fn char_boundary_before_end(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for n_back in 1..=len.min(4) {
+        let byte = bytes[len - n_back];
+        let is_continuation = byte & 0b1100_0000 == 0b1000_0000;
+        if is_continuation {
+            continue;
+        }
+        let char_len = match byte {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        let is_split = char_len > n_back && n_back < len;
+        return if is_split { len - n_back } else { len };
+    }
+    len
 }
 
 /// The guest's stdout or stderr. Writes never block and never fail: past the byte limit

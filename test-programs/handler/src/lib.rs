@@ -20,6 +20,7 @@
 //! | `counter` | `{"count": n}`, n counted per instance (a fresh instance answers 1) |
 //! | `env`     | `{"env": {..environment variables..}, "config": {..config pairs..}}` |
 //! | `log`     | logs info, warn and error lines, prints to stdout and stderr; `{"logged": 3}` |
+//! | `print`   | prints `bytes` (default 1000) `x` characters to stdout without a newline, in 64 KiB writes; `{"printed": n}` |
 //! | `big`     | a text body of `bytes` (default 7000000) `x` characters |
 //! | `context` | the invocation context's fields |
 //! | `push`    | posts to connection `connectionId` the text `data`, or `json` as JSON, or `bytes` `x` characters; `{"pushed": true}` |
@@ -33,6 +34,7 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -90,6 +92,11 @@ fn handle(event: Value, ctx: &Context) -> Result<Value, Error> {
             Ok(json!({"env": env, "config": config::all()}))
         }
         "log" => Ok(log_lines()),
+        "print" => {
+            let n_bytes = param_u64(&event, "bytes")?.unwrap_or(1000);
+            print_without_newline(n_bytes)?;
+            Ok(json!({"printed": n_bytes}))
+        }
         "big" => {
             let n_bytes = param_u64(&event, "bytes")?.unwrap_or(7_000_000);
             let n_bytes = usize::try_from(n_bytes)
@@ -234,4 +241,19 @@ fn log_lines() -> Value {
     println!("test-handler stdout line");
     eprintln!("test-handler stderr line");
     json!({"logged": 3})
+}
+
+/// Writes `n_bytes` `x` characters to stdout and no newline, from one small buffer, so the guest
+/// holds 64 KiB however much it prints: what piles up is the host's business.
+fn print_without_newline(n_bytes: u64) -> Result<(), Error> {
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut stdout = std::io::stdout().lock();
+    let mut n_left = n_bytes;
+    while n_left > 0 {
+        let n_now = usize::try_from(n_left).map_or(chunk.len(), |n_left| n_left.min(chunk.len()));
+        stdout.write_all(&chunk[..n_now])?;
+        n_left -= u64::try_from(n_now).expect("a chunk is 64 KiB");
+    }
+    stdout.flush()?;
+    Ok(())
 }
