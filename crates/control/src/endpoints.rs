@@ -5,13 +5,12 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use app::{AsyncQueue, Observer, SharedSnapshot};
 use bytes::Bytes;
-use gateway::{Observer, SharedSnapshot};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::time::{Duration, SystemTime};
 
-use gateway::lambda_api::AsyncQueue;
 use gateway::sigv4::{self, AuthPolicy, Service};
 use gateway::websocket::{Connections, management};
 use tables::{ApiError, ErrorCode, Tables};
@@ -49,14 +48,15 @@ pub struct Admin {
 /// The AWS endpoint's responses: most are whole, a cost report with progress is streamed.
 pub type AwsResponse = http::Response<metering::admin::AdminBody>;
 
-/// The gateway: every request goes to the app's routes.
+/// The gateway: every request goes to the app's routes (WebSocket clients join `connections`).
 pub async fn gateway_endpoint(
     snapshot: SharedSnapshot,
     observer: Arc<dyn Observer>,
+    connections: Connections,
     request: http::Request<Incoming>,
     peer: SocketAddr,
 ) -> gateway::http_api::GatewayResponse {
-    gateway::http_api::handle(&snapshot, &observer, request, peer).await
+    gateway::http_api::handle(&snapshot, &observer, &connections, request, peer).await
 }
 
 /// The AWS endpoint: dispatches on the request's shape to the API it belongs to.

@@ -5,11 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use app::concurrency::{Pools, ScalingConfig};
+use app::{AppFunction, AppSnapshot, Code, RouteTable, SharedSnapshot, StaticFiles, WebSocketApi};
 use arc_swap::ArcSwap;
-use gateway::concurrency::{Pools, ScalingConfig};
-use gateway::static_files::StaticFiles;
-use gateway::websocket::{Connections, WebSocketApi};
-use gateway::{AppFunction, AppSnapshot, Code, RouteTable, SharedSnapshot};
 use manifest::{AppSpec, FunctionCode, FunctionSpec, ProcessRuntime};
 use process::{ProcessFunctionConfig, ProcessHost, ProcessLoadError};
 use runtime::{FunctionConfig, LoadError, Runtime, Tier};
@@ -84,8 +82,6 @@ pub struct Control {
     snapshot: SharedSnapshot,
     /// Every function's concurrency pool; they outlive app versions.
     pools: Pools,
-    /// The node's WebSocket connections; they outlive app versions too.
-    connections: Connections,
     current: Mutex<Current>,
 }
 
@@ -114,11 +110,9 @@ struct Entry {
 impl Control {
     /// Loads the app for the first time, with optimized code. Fails if the app cannot be loaded.
     /// Blocking: call it off the async threads (it compiles, and waits for table changes).
-    /// `connections` is the registry the app's WebSocket API adds its clients to.
     pub fn start(
         engines: Engines,
         tables: Option<Tables>,
-        connections: Connections,
         manifest_path: &Path,
     ) -> Result<(Control, Loaded), LoadAppError> {
         let mut current = Current::default();
@@ -130,14 +124,13 @@ impl Control {
             Tier::Optimized,
         )?;
         let pools = Pools::new();
-        let snapshot = build_snapshot(&loaded.spec, &current, &pools, &connections, &engines);
+        let snapshot = build_snapshot(&loaded.spec, &current, &pools, &engines);
         let control = Control {
             engines,
             tables,
             manifest_path: manifest_path.to_owned(),
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             pools,
-            connections,
             current: Mutex::new(current),
         };
         Ok((control, loaded))
@@ -159,7 +152,6 @@ impl Control {
             &loaded.spec,
             &current,
             &self.pools,
-            &self.connections,
             &self.engines,
         )));
         Ok(loaded)
@@ -211,7 +203,6 @@ impl Control {
             &spec,
             &current,
             &self.pools,
-            &self.connections,
             &self.engines,
         )));
         let duration = start.elapsed();
@@ -357,7 +348,6 @@ fn build_snapshot(
     spec: &AppSpec,
     current: &Current,
     pools: &Pools,
-    connections: &Connections,
     engines: &Engines,
 ) -> AppSnapshot {
     let limits = &spec.limits;
@@ -414,7 +404,6 @@ fn build_snapshot(
             websocket.path.clone(),
             &websocket.route_selection_expression,
             routes,
-            connections.clone(),
         )
     });
     let static_files = spec

@@ -3,7 +3,7 @@
 //! sends Lambda's invocation record to the function's destinations.
 //!
 //! [`AsyncInvoker`] is the queue the Invoke API hands events to
-//! ([`gateway::lambda_api::AsyncQueue`]): an event is written to the store before the caller is
+//! ([`app::AsyncQueue`]): an event is written to the store before the caller is
 //! told 202, and stays there until it has succeeded or been given up. [`AsyncInvoker::run`]
 //! takes events up when they are due (at most [`ASYNC_IN_FLIGHT_MAX`] at once) and runs the
 //! function of the app's current version. Delivery is at least once: an event in flight when
@@ -27,9 +27,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use app::{AsyncQueue, EnqueueError, InvocationSource, Observer, QueuedEvent, SharedSnapshot};
 use bytes::Bytes;
-use gateway::lambda_api::{AsyncQueue, EnqueueError, QueuedEvent};
-use gateway::{InvocationSource, Observer, SharedSnapshot};
 use manifest::{AppSpec, EventInvokeSpec, TriggerSource};
 use runtime::{InvokeError, InvokeMeta};
 use store::Store;

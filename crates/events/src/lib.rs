@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gateway::{Observer, SharedSnapshot};
+use app::{Observer, SharedSnapshot};
 use manifest::{AppSpec, TriggerSource, TriggerSpec};
 use tables::Tables;
 

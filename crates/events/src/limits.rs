@@ -46,12 +46,11 @@ pub const ASYNC_STORE_RETRY_MS: u64 = 1_000;
 const _: () = assert!(ASYNC_THROTTLE_BACKOFF_MS_MIN < ASYNC_THROTTLE_BACKOFF_MS_MAX);
 const _: () = assert!(ASYNC_IN_FLIGHT_MAX <= ASYNC_PENDING_EVENTS_MAX);
 const _: () = assert!(
-    gateway::lambda_api::ASYNC_PAYLOAD_BYTES_MAX as u64 <= ASYNC_PENDING_BYTES_MAX,
+    app::ASYNC_PAYLOAD_BYTES_MAX as u64 <= ASYNC_PENDING_BYTES_MAX,
     "the largest event must fit the pending bytes"
 );
 const _: () = assert!(
-    ASYNC_EVENT_HEADER_BYTES_MAX + gateway::lambda_api::ASYNC_PAYLOAD_BYTES_MAX
-        <= store::limits::VALUE_BYTES_MAX,
+    ASYNC_EVENT_HEADER_BYTES_MAX + app::ASYNC_PAYLOAD_BYTES_MAX <= store::limits::VALUE_BYTES_MAX,
     "a stored event is one store value"
 );
 const _: () = assert!(

@@ -11,7 +11,7 @@ use runtime::{InvokeError, InvokeMeta};
 use serde_json::{Value, json};
 use tables::{ShardRecord, StreamInfo};
 
-use gateway::InvocationSource;
+use app::InvocationSource;
 
 use crate::TriggerContext;
 use crate::attribute::to_attribute;

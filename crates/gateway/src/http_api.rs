@@ -5,19 +5,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use app::{AppFunction, AppSnapshot, InvocationSource, Observer, SharedSnapshot};
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use runtime::{InvokeError, InvokeMeta};
 
-use crate::function::AppFunction;
-use crate::snapshot::InvocationSource;
-
 use crate::payload::{self, RequestInfo};
-use crate::responses;
-use crate::snapshot::{AppSnapshot, Observer, SharedSnapshot};
-use crate::websocket;
+use crate::websocket::{self, Connections};
+use crate::{responses, static_files};
 
 /// A boxed error of a response body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -27,11 +24,12 @@ pub type GatewayResponse = http::Response<UnsyncBoxBody<Bytes, BoxError>>;
 
 /// Handles one request against the snapshot current when it arrived.
 ///
-/// The WebSocket API's path takes upgrades; then the routes are matched; a request no route
-/// takes may be a static file.
+/// The WebSocket API's path takes upgrades (whose clients join `connections`, the node's
+/// registry); then the routes are matched; a request no route takes may be a static file.
 pub async fn handle(
     snapshot: &SharedSnapshot,
     observer: &Arc<dyn Observer>,
+    connections: &Connections,
     request: http::Request<Incoming>,
     peer: SocketAddr,
 ) -> GatewayResponse {
@@ -40,13 +38,13 @@ pub async fn handle(
     if let Some(api) = &app.websocket
         && request.uri().path() == api.path()
     {
-        return full(websocket::accept(snapshot, api, observer, request, peer).await);
+        return full(websocket::accept(snapshot, api, observer, connections, request, peer).await);
     }
     let (parts, body) = request.into_parts();
     let Some(found) = app.routes.find(&parts.method, parts.uri.path()) else {
         return match &app.static_files {
             Some(files) if files.serves(&parts.method, parts.uri.path()) => {
-                files.serve(parts).await
+                static_files::serve(files, parts).await
             }
             _ => full(responses::not_found()),
         };

@@ -7,26 +7,24 @@
 //! - `GetFunction` (`GET /2015-03-31/functions/{FunctionName}`);
 //! - `ListFunctions` (`GET /2015-03-31/functions`, paginated with `Marker` and `MaxItems`).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use app::routes::percent_decode;
+use app::{
+    AppFunction, AppSnapshot, FunctionDescription, InvocationSource, Observer, SharedSnapshot,
+};
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use runtime::{InvokeError, InvokeMeta};
 use serde_json::{Map, Value, json};
 
-use crate::function::{AppFunction, FunctionDescription};
-use crate::limits::{INVOKE_PAYLOAD_BYTES_MAX, LOG_TAIL_BYTES};
-use crate::routes::percent_decode;
-use crate::server::Response;
-use crate::snapshot::{AppSnapshot, InvocationSource, Observer, SharedSnapshot};
+use app::{ASYNC_PAYLOAD_BYTES_MAX, AsyncQueue, EnqueueError, QueuedEvent};
 
-/// Lambda's payload limit for asynchronous invocations (`InvocationType: Event`): 1 MB since
-/// 2025 (256 KB before).
-pub const ASYNC_PAYLOAD_BYTES_MAX: usize = 1024 * 1024;
+use crate::limits::{INVOKE_PAYLOAD_BYTES_MAX, LOG_TAIL_BYTES};
+use crate::server::Response;
+
 /// `ListFunctions` returns at most this many functions per page, whatever `MaxItems` says.
 pub const LIST_PAGE_ITEMS_MAX: usize = 50;
 /// The largest `MaxItems` Lambda's model accepts.
@@ -39,44 +37,6 @@ const _: () = assert!(LIST_PAGE_ITEMS_MAX <= MAX_ITEMS_MAX);
 
 const FUNCTIONS_PATH: &str = "/2015-03-31/functions";
 const INVOKE_SUFFIX: &str = "/invocations";
-
-/// Where `Invoke` with `InvocationType: Event` puts an event: a durable queue whose worker
-/// invokes the function later, retries it and reports its outcome. `events::AsyncInvoker`
-/// implements it; without one, asynchronous invocations are refused.
-pub trait AsyncQueue: Send + Sync + 'static {
-    /// Stores the event; resolves once it is durable (the caller is then told 202).
-    fn enqueue(
-        &self,
-        event: QueuedEvent,
-    ) -> Pin<Box<dyn Future<Output = Result<(), EnqueueError>> + Send + '_>>;
-}
-
-/// One asynchronous invocation, as the Invoke API accepted it.
-#[derive(Debug, Clone)]
-pub struct QueuedEvent {
-    /// The request id the caller was told (`x-amzn-RequestId`); every attempt runs under it.
-    pub request_id: String,
-    /// The function's name (not an ARN), as the app names it.
-    pub function: String,
-    /// The event: JSON, at most [`ASYNC_PAYLOAD_BYTES_MAX`] bytes.
-    pub payload: Bytes,
-}
-
-/// Why an event was not queued.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum EnqueueError {
-    /// The node holds as many pending events (or event bytes) as it may.
-    #[error("the node's asynchronous event queue is full: {pending} events are waiting ({limit})")]
-    Full {
-        pending: usize,
-        /// The limit that was reached, e.g. `at most 100000 events`.
-        limit: String,
-    },
-    /// The event could not be written to the store.
-    #[error("cannot store the event for function {function}: {message}")]
-    Store { function: String, message: String },
-}
 
 /// Whether this request is addressed to the Lambda API (so the AWS endpoint can dispatch on it).
 pub fn is_lambda_request<B>(request: &http::Request<B>) -> bool {

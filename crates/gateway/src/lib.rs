@@ -1,30 +1,22 @@
 //! rondo's HTTP surfaces that invoke functions.
 //!
 //! - [`http_api`]: API Gateway's HTTP API: routes matched with its priority rules
-//!   ([`routes`]), handler-world functions called with payload format 2.0 ([`payload`]),
+//!   ([`app::RouteTable`]), handler-world functions called with payload format 2.0 ([`payload`]),
 //!   `wasi:http` functions handed the request itself.
 //! - [`websocket`]: API Gateway's WebSocket API (`$connect`, `$disconnect`, routes by a
 //!   selection expression) and its `@connections` management API, served on the AWS endpoint.
 //! - [`static_files`]: a folder of files under a URL path (`[static]`).
 //! - [`lambda_api`]: Lambda's `Invoke` operation, served on the AWS endpoint.
 //!
-//! Both read an immutable [`AppSnapshot`] that the control plane swaps atomically; nothing on
-//! the request path parses configuration or takes a lock shared across requests.
+//! Both read an immutable [`app::AppSnapshot`] that the control plane swaps atomically; nothing
+//! on the request path parses configuration or takes a lock shared across requests.
 
-pub mod concurrency;
-mod function;
 pub mod http_api;
 pub mod lambda_api;
 pub mod limits;
 pub mod payload;
 pub mod responses;
-pub mod routes;
 pub mod server;
 pub mod sigv4;
-mod snapshot;
 pub mod static_files;
 pub mod websocket;
-
-pub use function::{AppFunction, Code};
-pub use routes::{RouteMatch, RouteTable};
-pub use snapshot::{AppSnapshot, InvocationSource, Observer, SharedSnapshot};

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use app::routes::percent_decode;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -23,8 +24,6 @@ use http::{Response, StatusCode, Version};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
-
-use crate::routes::percent_decode;
 
 /// What the gateway knows about a request beyond its HTTP parts.
 #[derive(Debug, Clone, Copy)]

@@ -6,9 +6,8 @@
 //! leaves the folder. The gateway adds API Gateway's 404 body and `Cache-Control: no-cache`, so
 //! a browser revalidates on every load and an edited file shows at the next reload.
 
-use std::path::Path;
-
-use http::{HeaderValue, Method, StatusCode, header};
+use app::StaticFiles;
+use http::{HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt as _;
 use tower_http::services::ServeDir;
@@ -16,77 +15,55 @@ use tower_http::services::ServeDir;
 use crate::http_api::GatewayResponse;
 use crate::responses;
 
-/// A folder served under a URL path prefix.
-#[derive(Clone)]
-pub struct StaticFiles {
-    /// Without a trailing `/`; empty for `/`.
-    prefix: String,
-    files: ServeDir,
-}
-
-impl StaticFiles {
-    /// Serves `dir` under `path` (`/`, or a prefix such as `/assets`).
-    pub fn new(path: &str, dir: &Path) -> StaticFiles {
-        let prefix = path.trim_end_matches('/').to_owned();
-        let files = ServeDir::new(dir)
-            .append_index_html_on_directories(true)
-            .redirect_path_prefix(prefix.clone());
-        StaticFiles { prefix, files }
+/// Answers a request [`StaticFiles::serves`]: the file, 304, or API Gateway's 404.
+pub async fn serve(files: &StaticFiles, parts: http::request::Parts) -> GatewayResponse {
+    let mut parts = parts;
+    let Some(rest) = files.strip(parts.uri.path()) else {
+        return crate::http_api::full(responses::not_found());
+    };
+    let rest = if rest.is_empty() { "/" } else { rest };
+    let uri = match parts.uri.query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_owned(),
+    };
+    let Ok(uri) = uri.parse() else {
+        return crate::http_api::full(responses::not_found());
+    };
+    parts.uri = uri;
+    let request = http::Request::from_parts(parts, ());
+    // The snapshot holds what to serve, not a server. A `ServeDir` per request costs a path
+    // clone and a few fields (no IO until it serves), well below reading the file; a cache of
+    // them would be a structure shared between requests, which the request path does not take.
+    let server = ServeDir::new(files.dir())
+        .append_index_html_on_directories(true)
+        .redirect_path_prefix(files.prefix().to_owned());
+    // `ServeDir`'s error type is `Infallible`.
+    let Ok(response) = server.oneshot(request).await;
+    if response.status() == StatusCode::NOT_FOUND {
+        return crate::http_api::full(responses::not_found());
     }
-
-    /// Whether a request is one the files answer: a `GET` or `HEAD` under the prefix.
-    pub fn serves(&self, method: &Method, path: &str) -> bool {
-        (method == Method::GET || method == Method::HEAD) && self.strip(path).is_some()
-    }
-
-    fn strip<'p>(&self, path: &'p str) -> Option<&'p str> {
-        let rest = path.strip_prefix(&self.prefix)?;
-        (rest.is_empty() || rest.starts_with('/')).then_some(rest)
-    }
-
-    /// Answers a request [`StaticFiles::serves`]: the file, 304, or API Gateway's 404.
-    pub async fn serve(&self, parts: http::request::Parts) -> GatewayResponse {
-        let mut parts = parts;
-        let Some(rest) = self.strip(parts.uri.path()) else {
-            return crate::http_api::full(responses::not_found());
-        };
-        let rest = if rest.is_empty() { "/" } else { rest };
-        let uri = match parts.uri.query() {
-            Some(query) => format!("{rest}?{query}"),
-            None => rest.to_owned(),
-        };
-        let Ok(uri) = uri.parse() else {
-            return crate::http_api::full(responses::not_found());
-        };
-        parts.uri = uri;
-        let request = http::Request::from_parts(parts, ());
-        // `ServeDir`'s error type is `Infallible`.
-        let Ok(response) = self.files.clone().oneshot(request).await;
-        if response.status() == StatusCode::NOT_FOUND {
-            return crate::http_api::full(responses::not_found());
-        }
-        let mut response = response.map(|body| {
-            body.map_err(|error| -> crate::http_api::BoxError { Box::new(error) })
-                .boxed_unsync()
-        });
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        response
-    }
+    let mut response = response.map(|body| {
+        body.map_err(|error| -> crate::http_api::BoxError { Box::new(error) })
+            .boxed_unsync()
+    });
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use bytes::Bytes;
+    use http::Method;
 
     use super::*;
 
     async fn get(files: &StaticFiles, path: &str) -> (StatusCode, Option<String>, Bytes) {
         let request = http::Request::get(path).body(()).unwrap();
         let (parts, ()) = request.into_parts();
-        let response = files.serve(parts).await;
+        let response = serve(files, parts).await;
         let status = response.status();
         let content_type = response
             .headers()

@@ -19,11 +19,11 @@ mod event;
 pub mod management;
 mod registry;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use app::{AppFunction, InvocationSource, Observer, SharedSnapshot, WebSocketApi};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use hyper_util::rt::TokioIo;
@@ -39,12 +39,10 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 pub use event::STAGE;
 pub use registry::Connections;
 
-use crate::function::AppFunction;
 use crate::limits::{
     WEBSOCKET_FRAME_BYTES_MAX, WEBSOCKET_IDLE_S_MAX, WEBSOCKET_LIFETIME_S_MAX,
     WEBSOCKET_MESSAGE_BYTES_MAX, WEBSOCKET_MESSAGES_IN_FLIGHT_MAX,
 };
-use crate::snapshot::{InvocationSource, Observer, SharedSnapshot};
 use crate::{payload, responses};
 use event::{Body, ConnectionContext};
 use registry::Place;
@@ -55,61 +53,17 @@ pub(crate) const API_ID: &str = "rondo";
 /// How long closing waits for the client's half of the closing handshake.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
-/// The app's WebSocket API as the request path sees it: its path, its route selection and the
-/// function of each route key, and the node's connection registry.
-pub struct WebSocketApi {
-    path: String,
-    /// The `FIELD` of `$request.body.FIELD`, possibly dotted.
-    selection_field: String,
-    routes: HashMap<String, AppFunction>,
-    connections: Connections,
-}
-
-impl WebSocketApi {
-    /// The API at `path`, choosing routes by `route_selection_expression`
-    /// (`$request.body.FIELD`), with `routes` by route key. Every route's function must take
-    /// events ([`AppFunction::takes_events`]); the control plane checks that when it loads the app.
-    pub fn new(
-        path: String,
-        route_selection_expression: &str,
-        routes: HashMap<String, AppFunction>,
-        connections: Connections,
-    ) -> WebSocketApi {
-        let selection_field = route_selection_expression
-            .strip_prefix("$request.body.")
-            .unwrap_or(route_selection_expression)
-            .to_owned();
-        WebSocketApi {
-            path,
-            selection_field,
-            routes,
-            connections,
-        }
-    }
-
-    /// The path clients connect to.
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    pub fn connections(&self) -> &Connections {
-        &self.connections
-    }
-
-    fn route(&self, key: &str) -> Option<&AppFunction> {
-        self.routes.get(key)
-    }
-
-    /// The route key and function a message goes to, if any.
-    fn select(&self, body: Body<'_>) -> Option<(&str, &AppFunction)> {
-        let custom = event::selected_route(&self.selection_field, body, |key| {
-            self.routes.get_key_value(key).map(|(key, _)| key.as_str())
-        });
-        let key = custom.unwrap_or("$default");
-        self.routes
-            .get_key_value(key)
-            .map(|(key, function)| (key.as_str(), function))
-    }
+/// The route key and function a message goes to, if any: the custom route its JSON body selects
+/// with the API's selection expression, else `$default`.
+fn select<'a>(api: &'a WebSocketApi, body: Body<'_>) -> Option<(&'a str, &'a AppFunction)> {
+    let routes = api.routes();
+    let custom = event::selected_route(api.selection_field(), body, |key| {
+        routes.get_key_value(key).map(|(key, _)| key.as_str())
+    });
+    let key = custom.unwrap_or("$default");
+    routes
+        .get_key_value(key)
+        .map(|(key, function)| (key.as_str(), function))
 }
 
 /// Answers a request to the WebSocket API's path: runs `$connect` and completes the upgrade, or
@@ -118,6 +72,7 @@ pub(crate) async fn accept(
     snapshot: &SharedSnapshot,
     api: &WebSocketApi,
     observer: &Arc<dyn Observer>,
+    connections: &Connections,
     mut request: http::Request<hyper::body::Incoming>,
     peer: SocketAddr,
 ) -> http::Response<Bytes> {
@@ -125,7 +80,7 @@ pub(crate) async fn accept(
         Ok(key) => key,
         Err(refusal) => return refusal,
     };
-    let Ok(place) = api.connections.reserve() else {
+    let Ok(place) = connections.reserve() else {
         return responses::too_many_requests();
     };
     let headers = request.headers();
@@ -176,7 +131,7 @@ pub(crate) async fn accept(
     let upgrade = hyper::upgrade::on(&mut request);
     let snapshot = Arc::clone(snapshot);
     let observer = Arc::clone(observer);
-    let connections = api.connections.clone();
+    let connections = connections.clone();
     tokio::spawn(async move {
         // The client may go away between the 101 and the upgrade: nothing was connected.
         let Ok(upgraded) = upgrade.await else { return };
@@ -363,7 +318,7 @@ impl Connection {
             let app = snapshot.load_full();
             let request_id = uuid::Uuid::new_v4().to_string();
             let body = message.body();
-            let selected = app.websocket.as_ref().and_then(|api| api.select(body));
+            let selected = app.websocket.as_ref().and_then(|api| select(api, body));
             let Some((route_key, function)) = selected else {
                 // API Gateway's answer to a message no route takes.
                 let reply = error_reply("Forbidden", &context.connection_id, &request_id);

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use app::Observer;
 use control::{Admin, AppWatcher, AwsServices, Control, Engines, ReloadEvent};
 use events::{
     AsyncContext, AsyncInvoker, AsyncInvokerConfig, AsyncReport, TriggerContext, TriggerEvent,
     Triggers,
 };
-use gateway::Observer;
 use gateway::websocket::Connections;
 use metering::{Ledger, LedgerConfig, Metrics};
 use process::{ProcessHost, ProcessHostConfig};
@@ -105,12 +105,9 @@ async fn serve(
         let tables = tables.clone();
         let manifest_path = manifest_path.clone();
         let engines = Engines { runtime, processes };
-        let connections = connections.clone();
-        tokio::task::spawn_blocking(move || {
-            Control::start(engines, Some(tables), connections, &manifest_path)
-        })
-        .await
-        .context("loading the app panicked")??
+        tokio::task::spawn_blocking(move || Control::start(engines, Some(tables), &manifest_path))
+            .await
+            .context("loading the app panicked")??
     };
     let control = Arc::new(control);
     // Watch before announcing the app, so no change made after the banner is missed.
@@ -141,12 +138,14 @@ async fn serve(
 
     let snapshot = Arc::clone(control.snapshot());
     let gateway_observer = Arc::clone(&observer);
+    let gateway_connections = connections.clone();
     let gateway = tokio::spawn(gateway::server::serve(
         gateway_listener,
         move |request, peer| {
             control::gateway_endpoint(
                 Arc::clone(&snapshot),
                 Arc::clone(&gateway_observer),
+                gateway_connections.clone(),
                 request,
                 peer,
             )

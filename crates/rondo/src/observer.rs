@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gateway::{InvocationSource, Observer, SharedSnapshot};
+use app::{InvocationSource, Observer, SharedSnapshot};
 use metering::{Ledger, Metrics, Source, UsageRecord};
 use runtime::{InvokeError, Report};
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use gateway::{AppFunction, AppSnapshot, Code, RouteTable};
+use app::{AppFunction, AppSnapshot, Code, RouteTable};
 use runtime::{FunctionConfig, Report, Runtime, RuntimeConfig, Tier};
 use serde_json::{Value, json};
 

@@ -2,16 +2,17 @@
 //! world) and `web` (a `wasi:http` component), with a recording `AsyncQueue`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use app::{Code, RouteTable};
 use arc_swap::ArcSwap;
 use http_body_util::{BodyExt, Full};
 use runtime::{FunctionConfig, Report, Runtime, RuntimeConfig, Tier};
 
 use super::*;
-use crate::function::Code;
-use crate::routes::RouteTable;
 
 /// Queues events in memory, or refuses them as a full node does.
 struct RecordingQueue {

@@ -4,6 +4,7 @@
 //! The AWS endpoint serves it; on AWS the endpoint is `https://{api-id}.execute-api.{region}.
 //! amazonaws.com/{stage}`, so a path may carry a stage segment first (`/local/@connections/…`).
 
+use app::routes::percent_decode;
 use bytes::Bytes;
 use http::{Method, Response, StatusCode, header};
 use runtime::{ConnectionError, ConnectionService};
@@ -11,7 +12,6 @@ use serde_json::json;
 
 use super::registry::Connections;
 use crate::limits::WEBSOCKET_MESSAGE_BYTES_MAX;
-use crate::routes::percent_decode;
 
 const PATH_MARKER: &str = "/@connections/";
 

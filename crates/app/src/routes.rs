@@ -194,7 +194,7 @@ impl<T> Route<T> {
 
 /// Decodes `%XX` escapes. When the text is not well-formed (a stray `%`, or bytes that are not
 /// UTF-8) the raw text is kept, so a function still sees what the client sent.
-pub(crate) fn percent_decode(raw: &str) -> Cow<'_, str> {
+pub fn percent_decode(raw: &str) -> Cow<'_, str> {
     if !raw.contains('%') {
         return Cow::Borrowed(raw);
     }
