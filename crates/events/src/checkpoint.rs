@@ -5,7 +5,7 @@
 //! Key: `0x04 'k' <trigger name> 0x00 <stream id u64> <shard u16> [<lanes u8> <lane u8>]` → next
 //! sequence (u64 BE). With a parallelization factor above 1 each lane of a shard has its own.
 
-use store::Store;
+use store::{Store, StoreError};
 
 const AREA: u8 = 0x04;
 const CHECKPOINTS: u8 = b'k';
@@ -38,17 +38,27 @@ fn key(trigger: &str, place: Place) -> Vec<u8> {
     key
 }
 
-fn decode(bytes: &[u8]) -> Option<u64> {
-    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
+/// The checkpoint stored under `key`: exactly 8 bytes. Anything else is an error naming the key,
+/// never "no checkpoint", which would restart the shard from its starting position.
+fn decode(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(bytes)
+        .map(u64::from_be_bytes)
+        .map_err(|_| {
+            StoreError::corrupt(
+                key,
+                format!("a checkpoint is 8 bytes, found {}", bytes.len()),
+            )
+        })
 }
 
 /// The checkpoint of this place. When it has none but the shard has checkpoints under another
 /// parallelization factor (the factor changed), the lowest of them: nothing is skipped, and
 /// what some lanes had already delivered may be delivered again (at least once).
-pub fn load(store: &Store, trigger: &str, place: Place) -> Result<Option<u64>, store::StoreError> {
+pub fn load(store: &Store, trigger: &str, place: Place) -> Result<Option<u64>, StoreError> {
     let read = store.read()?;
-    if let Some(next) = read.get(&key(trigger, place))?.as_deref().and_then(decode) {
-        return Ok(Some(next));
+    let key = key(trigger, place);
+    if let Some(value) = read.get(&key)? {
+        return decode(&key, &value).map(Some);
     }
     let prefix = shard_prefix(trigger, place.stream, place.shard);
     let mut end = prefix.clone();
@@ -59,25 +69,22 @@ pub fn load(store: &Store, trigger: &str, place: Place) -> Result<Option<u64>, s
         std::ops::Bound::Included(&end[..]),
         false,
     )? {
-        let (_, value) = entry?;
-        if let Some(next) = decode(&value) {
-            lowest = Some(lowest.map_or(next, |l| l.min(next)));
-        }
+        let (key, value) = entry?;
+        let next = decode(&key, &value)?;
+        lowest = Some(lowest.map_or(next, |l| l.min(next)));
     }
     Ok(lowest)
 }
 
 /// Moves the checkpoint to `next` (durably) unless it is already there or beyond.
-pub async fn save(
-    store: &Store,
-    trigger: &str,
-    place: Place,
-    next: u64,
-) -> Result<(), store::StoreError> {
+pub async fn save(store: &Store, trigger: &str, place: Place, next: u64) -> Result<(), StoreError> {
     let key = key(trigger, place);
     store
-        .write(move |txn| -> Result<(), store::StoreError> {
-            let current = txn.get(&key)?.as_deref().and_then(decode);
+        .write(move |txn| -> Result<(), StoreError> {
+            let current = txn
+                .get(&key)?
+                .map(|value| decode(&key, &value))
+                .transpose()?;
             if current.is_none_or(|current| current < next) {
                 txn.put(&key, &next.to_be_bytes())?;
             }
@@ -85,3 +92,6 @@ pub async fn save(
         })
         .await?
 }
+
+#[cfg(test)]
+mod tests;

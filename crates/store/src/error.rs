@@ -99,6 +99,30 @@ pub enum StoreError {
     /// The writer thread is gone (it panicked), so no write can be carried out.
     #[error("the store's writer thread has stopped")]
     WriterStopped,
+    /// A stored entry is not what its owner writes there: the value (or the key) does not
+    /// decode. Made by the store's callers, which know their encodings, with
+    /// [`StoreError::corrupt`].
+    #[error("the entry under key {key} in the store is corrupt: {reason}")]
+    Corrupt {
+        /// The entry's key, its first bytes escaped.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// The entry under `key` cannot be read as what its owner writes there, because of `reason`
+    /// (`"expected 8 bytes, found 3"`).
+    ///
+    /// Reading stored data checks it: a value that does not decode is this error, never a
+    /// default or a zero.
+    pub fn corrupt(key: &[u8], reason: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            key: show_key(key),
+            reason: reason.into(),
+        }
+    }
 }
 
 /// An error from the storage engine, shared so that it can be handed to several callers.

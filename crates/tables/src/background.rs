@@ -9,8 +9,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use items::codec::decode_item;
-use store::WriteTxn;
+use store::{StoreError, WriteTxn};
 
 use crate::Inner;
 use crate::catalog;
@@ -18,7 +17,9 @@ use crate::error::ApiResult;
 use crate::keys;
 use crate::limits::{BACKGROUND_KEYS_PER_COMMIT, TTL_DELETES_PER_COMMIT};
 use crate::schema::{IndexStatus, TableDef};
+use crate::stored;
 use crate::streams::{self, Cause};
+use crate::transact;
 use crate::write;
 
 pub async fn run(inner: Arc<Inner>) {
@@ -111,11 +112,8 @@ async fn drop_garbage(inner: &Inner) -> ApiResult<()> {
         .collect::<Result<_, _>>()?
     };
     for marker in markers {
-        let Some(id) = marker.get(2..10).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
-            continue;
-        };
-        let id = u64::from_be_bytes(id);
-        let (range, counters) = match marker.get(10) {
+        let id = garbage_table_id(&marker)?;
+        let (range, counters) = match marker.get(keys::GARBAGE_KEY_BYTES) {
             None => {
                 let (start, end) = keys::table_data_range(id);
                 let counters = keys::counter_prefix(id);
@@ -164,6 +162,26 @@ async fn drop_garbage(inner: &Inner) -> ApiResult<()> {
     Ok(())
 }
 
+/// The table id in a garbage marker's key (`garbage_key`, or `garbage_space_key`).
+fn garbage_table_id(marker: &[u8]) -> Result<u64, StoreError> {
+    let id = marker
+        .get(2..keys::GARBAGE_KEY_BYTES)
+        .filter(|_| marker.len() <= keys::GARBAGE_KEY_BYTES + 1)
+        .and_then(|id| <[u8; 8]>::try_from(id).ok())
+        .ok_or_else(|| {
+            StoreError::corrupt(
+                marker,
+                format!(
+                    "a garbage marker's key is {} or {} bytes, found {}",
+                    keys::GARBAGE_KEY_BYTES,
+                    keys::GARBAGE_KEY_BYTES + 1,
+                    marker.len()
+                ),
+            )
+        })?;
+    Ok(u64::from_be_bytes(id))
+}
+
 #[derive(Clone, Copy)]
 enum Fill {
     Index(u8),
@@ -185,10 +203,10 @@ async fn backfill(inner: &Inner, def: &Arc<TableDef>, fill: Fill) -> ApiResult<(
                 let def = catalog::current_def(txn, &expected)?;
                 let batch = keys_in(txn, &range, BACKGROUND_KEYS_PER_COMMIT)?;
                 for (key, value) in &batch {
-                    let item = decode_item(value)?;
-                    let Some(primary) = key.get(10..) else {
-                        continue;
-                    };
+                    let item = stored::item(key, value)?;
+                    let primary = key.get(keys::SPACE_PREFIX_BYTES..).ok_or_else(|| {
+                        stored::corrupt(key, "an item's key without its primary key")
+                    })?;
                     fill_one(txn, &def, fill, primary, &item)?;
                 }
                 Ok(if batch.len() < BACKGROUND_KEYS_PER_COMMIT {
@@ -284,9 +302,9 @@ async fn sweep_expired(inner: &Inner) -> ApiResult<()> {
                     end.extend_from_slice(&(now + 1).to_be_bytes());
                     let batch = keys_in(txn, &bounds(&start, &end), TTL_DELETES_PER_COMMIT)?;
                     for (key, _) in &batch {
-                        let Some(primary) = key.get(start.len() + 8..) else {
-                            continue;
-                        };
+                        let primary = key.get(start.len() + 8..).ok_or_else(|| {
+                            stored::corrupt(key, "a TTL queue entry's key without its expiry")
+                        })?;
                         let old = write::load(txn, &def, primary)?;
                         match old {
                             Some(old)
@@ -328,10 +346,7 @@ async fn forget_tokens(inner: &Inner) -> ApiResult<()> {
             let end = keys::prefix_end(&start).unwrap_or_default();
             let now = write::now_secs();
             for (key, value) in keys_in(txn, &bounds(&start, &end), BACKGROUND_KEYS_PER_COMMIT)? {
-                let expires = value
-                    .get(..8)
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map_or(0, u64::from_be_bytes);
+                let expires = transact::token_expiry(&key, &value)?;
                 if expires <= now {
                     txn.delete(&key)?;
                 }

@@ -14,6 +14,7 @@ use store::{ReadTxn, Store, StoreError, WriteTxn};
 use crate::error::{ApiError, ApiResult};
 use crate::keys;
 use crate::schema::TableDef;
+use crate::stored;
 
 /// The in-memory copy of the catalog. Reads are lock-free.
 pub struct Catalog {
@@ -80,16 +81,42 @@ fn encode(def: &TableDef) -> Vec<u8> {
     bytes
 }
 
-fn decode(bytes: &[u8]) -> ApiResult<TableDef> {
-    bytes
-        .get(16..)
-        .and_then(|json| serde_json::from_slice(json).ok())
-        .ok_or_else(|| {
-            tracing::error!("a table definition in the catalog cannot be read");
-            ApiError::internal(
-                "The server encountered an internal error trying to fulfill the request",
-            )
-        })
+/// The definition stored under `key`; its id, version and name are checked against the key and
+/// the header (pair assertions: [`encode`] writes them from the same definition).
+fn decode(key: &[u8], bytes: &[u8]) -> ApiResult<TableDef> {
+    let Some((id, version, json)) = split_header(bytes) else {
+        return Err(stored::corrupt(
+            key,
+            format!(
+                "a table definition of {} bytes has no 16-byte id and version",
+                bytes.len()
+            ),
+        ));
+    };
+    let def: TableDef = stored::json(key, json)?;
+    if (def.id, def.version) != (id, version) {
+        return Err(stored::corrupt(
+            key,
+            format!(
+                "the table definition's header says id {id} version {version}, its JSON id {} version {}",
+                def.id, def.version
+            ),
+        ));
+    }
+    if !key.ends_with(def.name.as_bytes()) {
+        return Err(stored::corrupt(
+            key,
+            format!("the table definition is of table {:?}", def.name),
+        ));
+    }
+    Ok(def)
+}
+
+/// A stored definition's id, version and JSON.
+fn split_header(bytes: &[u8]) -> Option<(u64, u64, &[u8])> {
+    let (id, rest) = bytes.split_first_chunk::<8>()?;
+    let (version, json) = rest.split_first_chunk::<8>()?;
+    Some((u64::from_be_bytes(*id), u64::from_be_bytes(*version), json))
 }
 
 fn read_all(read: &ReadTxn) -> ApiResult<Vec<TableDef>> {
@@ -102,17 +129,16 @@ fn read_all(read: &ReadTxn) -> ApiResult<Vec<TableDef>> {
             .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
         false,
     )? {
-        let (_, value) = entry?;
-        defs.push(decode(&value)?);
+        let (key, value) = entry?;
+        defs.push(decode(&key, &value)?);
     }
     Ok(defs)
 }
 
 /// The definition of a table as of this transaction.
 pub fn read_def(txn: &WriteTxn<'_>, name: &str) -> ApiResult<Option<TableDef>> {
-    txn.get(&keys::catalog_key(name))?
-        .map(|bytes| decode(&bytes))
-        .transpose()
+    let key = keys::catalog_key(name);
+    txn.get(&key)?.map(|bytes| decode(&key, &bytes)).transpose()
 }
 
 /// Writes a definition (its version already advanced by the caller).
@@ -128,7 +154,8 @@ pub fn delete_def(txn: &mut WriteTxn<'_>, name: &str) -> Result<(), StoreError> 
 /// key read), the newer one when the table changed since the request was validated, or
 /// ResourceNotFoundException when the table is gone.
 pub fn current_def(txn: &WriteTxn<'_>, expected: &Arc<TableDef>) -> ApiResult<Arc<TableDef>> {
-    let Some(bytes) = txn.get(&keys::catalog_key(&expected.name))? else {
+    let key = keys::catalog_key(&expected.name);
+    let Some(bytes) = txn.get(&key)? else {
         return Err(ApiError::table_not_found(&expected.name));
     };
     let same = bytes.get(..8) == Some(&expected.id.to_be_bytes()[..])
@@ -136,7 +163,7 @@ pub fn current_def(txn: &WriteTxn<'_>, expected: &Arc<TableDef>) -> ApiResult<Ar
     if same {
         return Ok(Arc::clone(expected));
     }
-    let def = decode(&bytes)?;
+    let def = decode(&key, &bytes)?;
     if def.id != expected.id {
         // The table was deleted and created again: the request was about the old one.
         return Err(ApiError::table_not_found(&expected.name));
@@ -147,10 +174,11 @@ pub fn current_def(txn: &WriteTxn<'_>, expected: &Arc<TableDef>) -> ApiResult<Ar
 /// Allocates a new table id.
 pub fn next_table_id(txn: &mut WriteTxn<'_>) -> Result<u64, StoreError> {
     let key = keys::sequence_key();
-    let last = txn
-        .get(&key)?
-        .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
-        .map_or(0, u64::from_be_bytes);
+    // Absent: no table was ever created.
+    let last = match txn.get(&key)? {
+        Some(bytes) => stored::u64_value(&key, &bytes)?,
+        None => 0,
+    };
     let id = last + 1;
     txn.put(&key, &id.to_be_bytes())?;
     Ok(id)

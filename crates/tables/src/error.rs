@@ -142,16 +142,16 @@ impl From<items::expr::ExprError> for ApiError {
 impl From<store::StoreError> for ApiError {
     fn from(error: store::StoreError) -> ApiError {
         tracing::error!(%error, "store failure");
-        ApiError::internal("The server encountered an internal error trying to fulfill the request")
+        match error {
+            // The operator needs the key to find the damage; the client sees the same message.
+            store::StoreError::Corrupt { .. } => ApiError::internal(format!("{INTERNAL}: {error}")),
+            _ => ApiError::internal(INTERNAL),
+        }
     }
 }
 
-impl From<items::codec::CodecError> for ApiError {
-    fn from(error: items::codec::CodecError) -> ApiError {
-        tracing::error!(%error, "corrupt item in the store");
-        ApiError::internal("The server encountered an internal error trying to fulfill the request")
-    }
-}
+/// DynamoDB's message of an `InternalServerError`.
+const INTERNAL: &str = "The server encountered an internal error trying to fulfill the request";
 
 /// `Result` with DynamoDB's error.
 pub type ApiResult<T> = Result<T, ApiError>;

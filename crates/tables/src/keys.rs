@@ -2,13 +2,13 @@
 //!
 //! ```text
 //! 0x01 'c' <table name>                       → table definition (JSON)
-//! 0x01 's'                                    → last table id (u64 BE)
-//! 0x01 'n' <table id> <space>                 → item count and bytes of a table (space 0) or index
+//! 0x01 's'                                    → last table id (u64 BE; absent: none yet)
+//! 0x01 'n' <table id> <space>                 → item count and bytes of a table (space 0) or index (absent: 0)
 //! 0x01 'g' <table id> [<space>]              → data still to be dropped: a deleted table, or one space
 //! 0x01 't' <client request token>             → a TransactWriteItems idempotency record
 //! 0x01 'S' <stream id>                        → a stream's metadata (JSON)
-//! 0x01 'q' <stream id>                        → the stream's last sequence number (u64 BE)
-//! 0x01 'r'                                    → the last stream id (u64 BE)
+//! 0x01 'q' <stream id>                        → the stream's last sequence number (u64 BE; absent: 0)
+//! 0x01 'r'                                    → the last stream id (u64 BE; absent: none yet)
 //! 0x03 <stream id> <shard u16> <sequence u64> → a stream record (JSON, without awsRegion)
 //! 0x02 <table id> 0x00 <hash> <pk> [<sk>]     → an item (items::codec)
 //! 0x02 <table id> <index> <hash> <ipk> [<isk>] <pk> [<sk>] → an index entry: the projected item
@@ -21,6 +21,9 @@
 //! walks the table in hash order, as DynamoDB's does; parallel scan segments are hash ranges.
 //! Key components are escaped (`0x00` → `0x00 0xFF`, then the terminator `0x00 0x01`), which
 //! keeps byte order and makes every component prefix-free.
+//!
+//! Every value is read back through `stored.rs`: one that does not decode is an error naming
+//! its key, never a zero.
 
 use items::AttributeValue;
 
@@ -36,6 +39,11 @@ pub const STREAM_SEQUENCE: u8 = b'q';
 pub const STREAM_IDS: u8 = b'r';
 /// The area of stream records: `0x03 <stream id> <shard u16> <sequence u64>`.
 pub const RECORDS: u8 = 0x03;
+
+/// The length of [`garbage_key`]: area, kind, table id. A space may follow.
+pub const GARBAGE_KEY_BYTES: usize = 2 + 8;
+/// The length of [`space_prefix`]: area, table id, space. An item's primary key follows.
+pub const SPACE_PREFIX_BYTES: usize = 1 + 8 + 1;
 
 /// The space of a table's own items.
 pub const TABLE_SPACE: u8 = 0x00;
@@ -94,7 +102,7 @@ pub fn token_key(token: &str) -> Vec<u8> {
 
 /// The first key of one space of a table (its items, one index, or the TTL queue).
 pub fn space_prefix(table_id: u64, space: u8) -> Vec<u8> {
-    let mut key = Vec::with_capacity(16);
+    let mut key = Vec::with_capacity(SPACE_PREFIX_BYTES + 6);
     key.push(DATA);
     key.extend_from_slice(&table_id.to_be_bytes());
     key.push(space);
@@ -219,9 +227,12 @@ pub fn stream_sequence_key(stream_id: u64) -> Vec<u8> {
     key
 }
 
+/// The length of a stream record's key: area, stream id, shard, sequence.
+pub const RECORD_KEY_BYTES: usize = 1 + 8 + 2 + 8;
+
 /// The records of one shard start here; `sequence` positions within it.
 pub fn record_key(stream_id: u64, shard: u16, sequence: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(19);
+    let mut key = Vec::with_capacity(RECORD_KEY_BYTES);
     key.push(RECORDS);
     key.extend_from_slice(&stream_id.to_be_bytes());
     key.extend_from_slice(&shard.to_be_bytes());

@@ -23,6 +23,7 @@ mod manifest_tables;
 mod query;
 mod request;
 mod schema;
+mod stored;
 mod streams;
 mod transact;
 mod write;

@@ -5,7 +5,6 @@
 
 use std::ops::Bound;
 
-use items::codec::decode_item;
 use items::expr::{self, Condition, ExprKind, Placeholders, Projection, SortCondition};
 use items::{AttributeValue, Item};
 use serde_json::{Map, Value, json};
@@ -17,6 +16,7 @@ use crate::keys;
 use crate::limits::{PAGE_BYTES_MAX, TOTAL_SEGMENTS_MAX};
 use crate::request::{self, Obj, constraint, missing};
 use crate::schema::{IndexDef, IndexStatus, KeySchema, ProjectionDef, TableDef};
+use crate::stored;
 use crate::write;
 
 /// What a Query or Scan reads: the table itself or one of its indexes.
@@ -455,8 +455,8 @@ fn run(
         .range(keys::bound_ref(&start), keys::bound_ref(&end), reverse)?
         .peekable();
     while let Some(entry) = iter.next() {
-        let (_, value) = entry?;
-        let mut item = decode_item(&value)?;
+        let (key, value) = entry?;
+        let mut item = stored::item(&key, &value)?;
         scanned += 1;
         bytes += items::value::item_size(&item);
         let stop = reading.limit.is_some_and(|limit| scanned >= limit) || bytes >= PAGE_BYTES_MAX;

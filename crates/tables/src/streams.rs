@@ -13,7 +13,7 @@ use std::ops::Bound;
 use items::Item;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use store::{ReadTxn, WriteTxn};
+use store::{ReadTxn, StoreError, WriteTxn};
 
 use crate::Inner;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -24,6 +24,7 @@ use crate::limits::{
 };
 use crate::request::{Obj, constraint, missing};
 use crate::schema::{KeySchema, StreamDef, TableDef};
+use crate::stored;
 
 /// Why an item changed: a request, or DynamoDB's own TTL deletion (marked in the record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,16 +130,50 @@ fn close(txn: &mut WriteTxn<'_>, id: u64) -> ApiResult<()> {
 
 fn next_stream_id(txn: &mut WriteTxn<'_>) -> ApiResult<u64> {
     let key = vec![keys::META, keys::STREAM_IDS];
-    let id = txn.get(&key)?.as_deref().map_or(0, read_u64) + 1;
+    // Absent: no stream was ever enabled.
+    let id = last_number(&key, txn.get(&key)?)? + 1;
     txn.put(&key, &id.to_be_bytes())?;
     Ok(id)
 }
 
-fn read_u64(bytes: &[u8]) -> u64 {
-    bytes
-        .get(..8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map_or(0, u64::from_be_bytes)
+/// A last id or last sequence number stored under `key`; absent means none yet, 0.
+fn last_number(key: &[u8], value: Option<Vec<u8>>) -> Result<u64, StoreError> {
+    value.map_or(Ok(0), |value| stored::u64_value(key, &value))
+}
+
+/// The sequence number of the stream's last record, read from a snapshot (0: none yet).
+fn latest_sequence(read: &ReadTxn, stream_id: u64) -> Result<u64, StoreError> {
+    let key = keys::stream_sequence_key(stream_id);
+    last_number(&key, read.get(&key)?)
+}
+
+/// The sequence number in a stream record's key (its last 8 bytes).
+fn record_sequence(key: &[u8]) -> Result<u64, StoreError> {
+    key.last_chunk::<8>()
+        .filter(|_| key.len() == keys::RECORD_KEY_BYTES)
+        .map(|sequence| u64::from_be_bytes(*sequence))
+        .ok_or_else(|| {
+            StoreError::corrupt(
+                key,
+                format!(
+                    "a stream record's key is {} bytes, found {}",
+                    keys::RECORD_KEY_BYTES,
+                    key.len()
+                ),
+            )
+        })
+}
+
+/// When a stored stream record's change was committed, in seconds since the epoch.
+fn record_created(key: &[u8], record: &Value) -> ApiResult<u64> {
+    record["dynamodb"]["ApproximateCreationDateTime"]
+        .as_u64()
+        .ok_or_else(|| {
+            stored::corrupt(
+                key,
+                "a stream record without dynamodb.ApproximateCreationDateTime",
+            )
+        })
 }
 
 pub fn write_meta(txn: &mut WriteTxn<'_>, meta: &StreamMeta) -> ApiResult<()> {
@@ -147,17 +182,22 @@ pub fn write_meta(txn: &mut WriteTxn<'_>, meta: &StreamMeta) -> ApiResult<()> {
     Ok(())
 }
 
-fn decode_meta(bytes: &[u8]) -> ApiResult<StreamMeta> {
-    serde_json::from_slice(bytes).map_err(|error| {
-        tracing::error!(%error, "a stream's metadata cannot be read");
-        ApiError::internal("The server encountered an internal error trying to fulfill the request")
-    })
+fn decode_meta(key: &[u8], bytes: &[u8]) -> ApiResult<StreamMeta> {
+    stored::json(key, bytes)
 }
 
 fn read_meta_txn(txn: &WriteTxn<'_>, id: u64) -> ApiResult<Option<StreamMeta>> {
-    txn.get(&keys::stream_key(id))?
-        .as_deref()
-        .map(decode_meta)
+    let key = keys::stream_key(id);
+    txn.get(&key)?
+        .map(|bytes| decode_meta(&key, &bytes))
+        .transpose()
+}
+
+/// The metadata of stream `id`, read from a snapshot.
+fn read_meta(read: &ReadTxn, id: u64) -> ApiResult<Option<StreamMeta>> {
+    let key = keys::stream_key(id);
+    read.get(&key)?
+        .map(|bytes| decode_meta(&key, &bytes))
         .transpose()
 }
 
@@ -170,12 +210,12 @@ fn metas_range() -> (Vec<u8>, Vec<u8>) {
 
 /// Decodes the metadata entries of [`metas_range`], read from a snapshot or a write transaction.
 fn decode_metas(
-    entries: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), store::StoreError>>,
+    entries: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>>,
 ) -> ApiResult<Vec<StreamMeta>> {
     let mut metas = Vec::new();
     for entry in entries {
-        let (_, value) = entry?;
-        metas.push(decode_meta(&value)?);
+        let (key, value) = entry?;
+        metas.push(decode_meta(&key, &value)?);
     }
     Ok(metas)
 }
@@ -210,7 +250,7 @@ pub fn append(
         (None, None) => return Ok(()),
     };
     let sequence_key = keys::stream_sequence_key(stream.id);
-    let sequence = txn.get(&sequence_key)?.as_deref().map_or(0, read_u64) + 1;
+    let sequence = last_number(&sequence_key, txn.get(&sequence_key)?)? + 1;
     txn.put(&sequence_key, &sequence.to_be_bytes())?;
     let hash = primary
         .get(..4)
@@ -343,7 +383,6 @@ fn shard_bounds(
 ) -> ApiResult<(Option<u64>, Option<u64>)> {
     let start = keys::record_key(meta.id, shard, 0);
     let end = keys::record_key(meta.id, shard, u64::MAX);
-    let sequence_of = |key: &[u8]| read_u64(key.get(11..).unwrap_or_default());
     let first = read
         .range(
             Bound::Included(&start[..]),
@@ -352,12 +391,14 @@ fn shard_bounds(
         )?
         .next()
         .transpose()?
-        .map(|(key, _)| sequence_of(&key));
+        .map(|(key, _)| record_sequence(&key))
+        .transpose()?;
     let last = read
         .range(Bound::Included(&start[..]), Bound::Included(&end[..]), true)?
         .next()
         .transpose()?
-        .map(|(key, _)| sequence_of(&key));
+        .map(|(key, _)| record_sequence(&key))
+        .transpose()?;
     Ok((first, last))
 }
 
@@ -365,10 +406,7 @@ pub fn describe_stream(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
     let arn = request.required_str("StreamArn", "streamArn")?;
     let read = inner.store.read()?;
     let meta = find_stream(inner, &read, arn)?;
-    let current = read
-        .get(&keys::stream_sequence_key(meta.id))?
-        .as_deref()
-        .map_or(0, read_u64);
+    let current = latest_sequence(&read, meta.id)?;
     let start_after = request.str("ExclusiveStartShardId")?;
     let limit = request
         .i64("Limit")?
@@ -499,12 +537,7 @@ pub fn get_shard_iterator(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
     };
     let next = match kind {
         "TRIM_HORIZON" => meta.trimmed_before,
-        "LATEST" => {
-            read.get(&keys::stream_sequence_key(meta.id))?
-                .as_deref()
-                .map_or(0, read_u64)
-                + 1
-        }
+        "LATEST" => latest_sequence(&read, meta.id)? + 1,
         "AT_SEQUENCE_NUMBER" => sequence()?,
         _ => sequence()? + 1,
     };
@@ -542,17 +575,12 @@ pub fn get_records(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
         ));
     }
     let read = inner.store.read()?;
-    let meta = read
-        .get(&keys::stream_key(position.stream))?
-        .as_deref()
-        .map(decode_meta)
-        .transpose()?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::ResourceNotFound,
-                "Requested resource not found: the stream no longer exists",
-            )
-        })?;
+    let meta = read_meta(&read, position.stream)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ResourceNotFound,
+            "Requested resource not found: the stream no longer exists",
+        )
+    })?;
     if position.next < meta.trimmed_before {
         return Err(trimmed(&meta, position.next));
     }
@@ -572,14 +600,9 @@ pub fn get_records(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
             break;
         }
         let (key, value) = entry?;
-        next = read_u64(key.get(11..).unwrap_or_default()) + 1;
+        next = record_sequence(&key)? + 1;
         bytes += value.len();
-        let mut record: Value = serde_json::from_slice(&value).map_err(|error| {
-            tracing::error!(%error, "a stream record cannot be read");
-            ApiError::internal(
-                "The server encountered an internal error trying to fulfill the request",
-            )
-        })?;
+        let mut record: Value = stored::json(&key, &value)?;
         if let Some(object) = record.as_object_mut() {
             object.insert("awsRegion".to_owned(), json!(inner.config.region));
             // The Streams API spells the identity's members with capitals; Lambda's event does not.
@@ -632,14 +655,11 @@ pub fn trim(txn: &mut WriteTxn<'_>, retention_secs: u64, keys_max: usize) -> Api
                     break;
                 }
                 let (key, value) = entry?;
-                let created = serde_json::from_slice::<Value>(&value)
-                    .ok()
-                    .and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_u64())
-                    .unwrap_or(0);
+                let created = record_created(&key, &stored::json(&key, &value)?)?;
                 if created >= cutoff {
                     break;
                 }
-                trimmed_to = trimmed_to.max(read_u64(key.get(11..).unwrap_or_default()) + 1);
+                trimmed_to = trimmed_to.max(record_sequence(&key)? + 1);
                 doomed.push(key);
             }
             budget -= doomed.len();
@@ -715,18 +735,10 @@ pub fn stream_info(inner: &Inner, table: &str) -> ApiResult<Option<StreamInfo>> 
         return Ok(None);
     };
     let read = inner.store.read()?;
-    let Some(meta) = read
-        .get(&keys::stream_key(stream.id))?
-        .as_deref()
-        .map(decode_meta)
-        .transpose()?
-    else {
+    let Some(meta) = read_meta(&read, stream.id)? else {
         return Ok(None);
     };
-    let latest = read
-        .get(&keys::stream_sequence_key(stream.id))?
-        .as_deref()
-        .map_or(0, read_u64);
+    let latest = latest_sequence(&read, stream.id)?;
     Ok(Some(StreamInfo {
         id: stream.id,
         arn: meta.arn(inner),
@@ -764,26 +776,15 @@ pub fn read_shard(
             break;
         }
         bytes += value.len();
-        let mut record: Value = serde_json::from_slice(&value).map_err(|error| {
-            tracing::error!(%error, "a stream record cannot be read");
-            ApiError::internal("a stream record cannot be read")
-        })?;
-        let created = record["dynamodb"]["ApproximateCreationDateTime"]
-            .as_u64()
-            .unwrap_or(0);
+        let mut record: Value = stored::json(&key, &value)?;
+        let created = record_created(&key, &record)?;
+        let partition_hash = partition_hash(&key, &record, &stream.partition_key)?;
         if let Some(object) = record.as_object_mut() {
             object.insert("awsRegion".to_owned(), json!(inner.config.region));
             object.insert("eventSourceARN".to_owned(), json!(stream.arn));
         }
-        let partition_hash = items::AttributeValue::from_json(
-            &record["dynamodb"]["Keys"][stream.partition_key.as_str()],
-        )
-        .ok()
-        .map(|pk| keys::primary_suffix(&pk, None))
-        .and_then(|suffix| suffix.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()))
-        .map_or(0, u32::from_be_bytes);
         records.push(ShardRecord {
-            sequence: read_u64(key.get(11..).unwrap_or_default()),
+            sequence: record_sequence(&key)?,
             partition_hash,
             record,
             created,
@@ -791,4 +792,22 @@ pub fn read_shard(
         });
     }
     Ok(records)
+}
+
+/// The hash of the partition key in a stored stream record's `Keys` (the hash its item's key
+/// starts with).
+fn partition_hash(key: &[u8], record: &Value, partition_key: &str) -> ApiResult<u32> {
+    let pk = items::AttributeValue::from_json(&record["dynamodb"]["Keys"][partition_key]).map_err(
+        |error| {
+            stored::corrupt(
+                key,
+                format!("the stream record's partition key {partition_key}: {error}"),
+            )
+        },
+    )?;
+    let suffix = keys::primary_suffix(&pk, None);
+    let hash = suffix
+        .first_chunk::<4>()
+        .expect("a primary key suffix starts with its 4-byte hash");
+    Ok(u32::from_be_bytes(*hash))
 }

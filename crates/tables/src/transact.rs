@@ -10,6 +10,7 @@ use std::sync::Arc;
 use items::Item;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use store::StoreError;
 
 use crate::Inner;
 use crate::catalog;
@@ -171,10 +172,7 @@ pub async fn transact_write_items(inner: &Inner, request: Obj<'_>) -> ApiResult<
             if let Some(token) = &token {
                 let key = keys::token_key(token);
                 if let Some(record) = txn.get(&key)? {
-                    let expires = record
-                        .get(..8)
-                        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                        .map_or(0, u64::from_be_bytes);
+                    let expires = token_expiry(&key, &record)?;
                     if expires > now {
                         if record.get(8..) == Some(&fingerprint[..]) {
                             // Already applied: answer as the first time, change nothing.
@@ -259,6 +257,27 @@ pub async fn transact_write_items(inner: &Inner, request: Obj<'_>) -> ApiResult<
         .await??;
     Ok(json!({}))
 }
+
+/// When the TransactWriteItems token record stored under `key` expires (seconds since the
+/// epoch). A record is the expiry (u64 BE), then the SHA-256 of the request.
+pub fn token_expiry(key: &[u8], record: &[u8]) -> Result<u64, StoreError> {
+    let expiry = record
+        .first_chunk::<8>()
+        .filter(|_| record.len() == TOKEN_RECORD_BYTES)
+        .ok_or_else(|| {
+            StoreError::corrupt(
+                key,
+                format!(
+                    "a token record is {TOKEN_RECORD_BYTES} bytes, found {}",
+                    record.len()
+                ),
+            )
+        })?;
+    Ok(u64::from_be_bytes(*expiry))
+}
+
+/// The bytes of a token record: expiry and fingerprint.
+const TOKEN_RECORD_BYTES: usize = 8 + 32;
 
 pub fn transact_get_items(inner: &Inner, request: Obj<'_>) -> ApiResult<Value> {
     check_common(request)?;

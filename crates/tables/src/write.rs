@@ -1,32 +1,31 @@
 //! The one way an item changes: inside a store transaction, together with its index entries,
 //! its TTL queue entry and its table's counters, so they can never disagree.
 
-use items::codec::{decode_item, encode_item};
+use items::codec::encode_item;
 use items::{AttributeValue, Item};
-use store::{ReadTxn, WriteTxn};
+use store::{ReadTxn, StoreError, WriteTxn};
 
 use crate::error::ApiResult;
 use crate::keys;
 use crate::limits::TTL_PAST_SECS_MAX;
 use crate::schema::TableDef;
+use crate::stored;
 use crate::streams::{self, Cause};
 
 /// Reads an item by its primary key suffix inside a write transaction.
 pub fn load(txn: &WriteTxn<'_>, def: &TableDef, primary: &[u8]) -> ApiResult<Option<Item>> {
     let key = item_key(def.id, primary);
-    match txn.get(&key)? {
-        Some(bytes) => Ok(Some(decode_item(&bytes)?)),
-        None => Ok(None),
-    }
+    txn.get(&key)?
+        .map(|bytes| stored::item(&key, &bytes))
+        .transpose()
 }
 
 /// Reads an item by its primary key suffix from a snapshot.
 pub fn load_read(read: &ReadTxn, def: &TableDef, primary: &[u8]) -> ApiResult<Option<Item>> {
     let key = item_key(def.id, primary);
-    match read.get(&key)? {
-        Some(bytes) => Ok(Some(decode_item(&bytes)?)),
-        None => Ok(None),
-    }
+    read.get(&key)?
+        .map(|bytes| stored::item(&key, &bytes))
+        .transpose()
 }
 
 pub fn item_key(table_id: u64, primary: &[u8]) -> Vec<u8> {
@@ -143,7 +142,8 @@ pub fn unchanged(old: Option<&Item>, new: Option<&Item>) -> bool {
     }
 }
 
-/// Item count and size of a table or an index.
+/// Item count and size of a table or an index. An absent counter is zero: nothing was ever
+/// written to that space.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counter {
     pub items: u64,
@@ -151,17 +151,20 @@ pub struct Counter {
 }
 
 impl Counter {
-    pub fn decode(bytes: &[u8]) -> Counter {
-        let word = |range: std::ops::Range<usize>| {
-            bytes
-                .get(range)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map_or(0, u64::from_be_bytes)
+    /// The counter stored under `key` (`None`: absent, so zero).
+    fn decode(key: &[u8], value: Option<Vec<u8>>) -> Result<Counter, StoreError> {
+        let Some(value) = value else {
+            return Ok(Counter::default());
         };
-        Counter {
-            items: word(0..8),
-            bytes: word(8..16),
-        }
+        let words = <[u8; 16]>::try_from(value.as_slice()).map_err(|_| {
+            StoreError::corrupt(key, format!("a counter is 16 bytes, found {}", value.len()))
+        })?;
+        // Two big-endian u64s, items first: one big-endian u128.
+        let words = u128::from_be_bytes(words);
+        Ok(Counter {
+            items: (words >> 64) as u64,
+            bytes: words as u64,
+        })
     }
 
     fn encode(self) -> [u8; 16] {
@@ -183,10 +186,7 @@ fn adjust_counter(
         return Ok(());
     }
     let key = keys::counter_key(table_id, space);
-    let mut counter = txn
-        .get(&key)?
-        .map(|b| Counter::decode(&b))
-        .unwrap_or_default();
+    let mut counter = Counter::decode(&key, txn.get(&key)?)?;
     if let Some(old) = old {
         counter.items = counter.items.saturating_sub(1);
         counter.bytes = counter
@@ -213,8 +213,6 @@ pub fn add_to_counter(
 
 /// The counter of a table (space 0) or an index.
 pub fn read_counter(read: &ReadTxn, table_id: u64, space: u8) -> ApiResult<Counter> {
-    Ok(read
-        .get(&keys::counter_key(table_id, space))?
-        .map(|b| Counter::decode(&b))
-        .unwrap_or_default())
+    let key = keys::counter_key(table_id, space);
+    Ok(Counter::decode(&key, read.get(&key)?)?)
 }

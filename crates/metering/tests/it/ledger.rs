@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use expect_test::expect;
 use metering::{
-    CostQuery, GroupBy, LedgerError, Metrics, Outcome, PriceTable, RollupStats, Source, limits,
+    CostQuery, GroupBy, Ledger, LedgerConfig, LedgerError, Metrics, Outcome, PriceTable,
+    RollupStats, Source, limits,
 };
+use store::{Store, StoreOptions};
 
 use crate::support::{Fixture, HOUR, config, route, t0, trigger, usage};
 
@@ -416,9 +418,9 @@ async fn progress_is_reported_while_summarizing() {
 #[tokio::test]
 async fn the_configuration_is_checked() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let store = store::Store::open(dir.path(), store::StoreOptions::default()).expect("store");
+    let store = Store::open(dir.path(), StoreOptions::default()).expect("store");
     let clock = crate::support::ManualClock::at(t0());
-    type Configure = fn(&mut metering::LedgerConfig);
+    type Configure = fn(&mut LedgerConfig);
     let cases: [(&str, Configure); 4] = [
         ("raw_records_max", |config| config.raw_records_max = 0),
         ("bucket", |config| {
@@ -434,11 +436,67 @@ async fn the_configuration_is_checked() {
     for (field, configure) in cases {
         let mut config = config(&clock);
         configure(&mut config);
-        let error =
-            metering::Ledger::open(store.clone(), config, &Metrics::new()).expect_err("refused");
+        let error = Ledger::open(store.clone(), config, &Metrics::new()).expect_err("refused");
         assert!(
             matches!(&error, LedgerError::InvalidConfig { name, .. } if *name == field),
             "{error}"
         );
+    }
+}
+
+/// The ledger's area of the store.
+const AREA: u8 = 0x06;
+
+/// Issue 13: a counter of the ledger that does not decode is an error naming its key, never 0.
+#[tokio::test]
+async fn issue_13_a_corrupt_sequence_number_fails_the_open() {
+    let (_dir, store, fixture_config, metrics) = closed_with_records().await;
+    put_garbage(&store, [AREA, b's']).await;
+    let opened = Ledger::open(store, fixture_config, &metrics);
+    check_corrupt(opened.map(|_| ()), r"\x06s");
+}
+
+#[tokio::test]
+async fn issue_13_a_corrupt_record_count_fails_the_summary() {
+    let (_dir, store, fixture_config, metrics) = closed_with_records().await;
+    let ledger = Ledger::open(store.clone(), fixture_config, &metrics).expect("the ledger opens");
+    put_garbage(&store, [AREA, b'n']).await;
+    let query = CostQuery {
+        since: t0(),
+        until: t0() + HOUR,
+        by: GroupBy::Function,
+    };
+    let summary = ledger.summarize(&query, &PriceTable::default(), &mut |_, _| {});
+    check_corrupt(summary.map(|_| ()), r"\x06n");
+}
+
+/// A ledger's store with records in it, the ledger shut down; and what reopens it.
+async fn closed_with_records() -> (tempfile::TempDir, Store, LedgerConfig, Metrics) {
+    let fixture = Fixture::new(|_| {});
+    record_a_mix(&fixture, t0());
+    let Fixture {
+        dir,
+        clock,
+        metrics,
+        ledger,
+    } = fixture;
+    ledger.shutdown().await.expect("shutdown");
+    drop(ledger);
+    let store = Store::open(dir.path(), StoreOptions::default()).expect("the store opens");
+    (dir, store, config(&clock), metrics)
+}
+
+async fn put_garbage(store: &Store, key: [u8; 2]) {
+    store
+        .write(move |txn| txn.put(&key, b"\xFF\x00\x07"))
+        .await
+        .expect("the write commits")
+        .expect("the put succeeds");
+}
+
+fn check_corrupt(result: Result<(), LedgerError>, key: &str) {
+    match result {
+        Err(LedgerError::Corrupt { key: shown }) => assert_eq!(shown, key),
+        other => panic!("expected the entry under {key} to be corrupt, got {other:?}"),
     }
 }
