@@ -8,12 +8,10 @@
 //!
 //! Invariant: only this crate replaces the snapshot the request path reads.
 
-mod endpoints;
 mod functions_tables;
 mod loader;
 mod watch;
 
-pub use endpoints::{Admin, AwsResponse, AwsServices, aws_endpoint, gateway_endpoint};
 pub use functions_tables::FunctionTables;
 pub use loader::{Control, Engines, LoadAppError, Loaded};
 pub use watch::{AppWatcher, ReloadEvent};

@@ -7,10 +7,14 @@
 //!   selection expression) and its `@connections` management API, served on the AWS endpoint.
 //! - [`static_files`]: a folder of files under a URL path (`[static]`).
 //! - [`lambda_api`]: Lambda's `Invoke` operation, served on the AWS endpoint.
+//! - [`endpoints`]: the two listeners' request handlers: the gateway, and the AWS endpoint that
+//!   dispatches to the AWS APIs (after checking SigV4 signatures, [`sigv4`]), the tables' JSON
+//!   APIs and the admin API; [`server`] is the one server loop both run on.
 //!
-//! Both read an immutable [`app::AppSnapshot`] that the control plane swaps atomically; nothing
+//! All read an immutable [`app::AppSnapshot`] that the control plane swaps atomically; nothing
 //! on the request path parses configuration or takes a lock shared across requests.
 
+pub mod endpoints;
 pub mod http_api;
 pub mod lambda_api;
 pub mod limits;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use app::Observer;
-use control::{Admin, AppWatcher, AwsServices, Control, Engines, ReloadEvent};
+use control::{AppWatcher, Control, Engines, ReloadEvent};
 use events::{
     AsyncContext, AsyncInvoker, AsyncInvokerConfig, AsyncReport, TriggerContext, TriggerEvent,
     Triggers,
 };
+use gateway::endpoints::{Admin, AwsServices};
 use gateway::websocket::Connections;
 use metering::{Ledger, LedgerConfig, Metrics};
 use process::{ProcessHost, ProcessHostConfig};
@@ -142,7 +143,7 @@ async fn serve(
     let gateway = tokio::spawn(gateway::server::serve(
         gateway_listener,
         move |request, peer| {
-            control::gateway_endpoint(
+            gateway::endpoints::gateway_endpoint(
                 Arc::clone(&snapshot),
                 Arc::clone(&gateway_observer),
                 gateway_connections.clone(),
@@ -193,7 +194,7 @@ async fn serve(
     let aws = tokio::spawn(gateway::server::serve(
         aws_listener,
         move |request, _peer| {
-            control::aws_endpoint(
+            gateway::endpoints::aws_endpoint(
                 Arc::clone(&snapshot),
                 Arc::clone(&aws_observer),
                 Arc::clone(&services),

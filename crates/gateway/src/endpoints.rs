@@ -1,19 +1,23 @@
-//! The two listeners' request handlers: the gateway (the app's routes) and the AWS endpoint
-//! (the AWS APIs rondo answers: DynamoDB's JSON protocol and Lambda's Invoke, GetFunction and
-//! ListFunctions).
+//! The two listeners' request handlers: the gateway (the app's routes, its WebSocket API and
+//! static files) and the AWS endpoint (the AWS APIs rondo answers: DynamoDB's and DynamoDB
+//! Streams' JSON protocol by `X-Amz-Target`, Lambda's Invoke, GetFunction and ListFunctions, and
+//! `@connections`, each after its SigV4 check; and rondo's admin API, unsigned).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use app::{AsyncQueue, Observer, SharedSnapshot};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use std::time::{Duration, SystemTime};
-
-use gateway::sigv4::{self, AuthPolicy, Service};
-use gateway::websocket::{Connections, management};
 use tables::{ApiError, ErrorCode, Tables};
+
+use crate::http_api::{self, GatewayResponse};
+use crate::lambda_api;
+use crate::limits::{INVOKE_PAYLOAD_BYTES_MAX, WEBSOCKET_MESSAGE_BYTES_MAX};
+use crate::sigv4::{self, AuthPolicy, Service};
+use crate::websocket::{Connections, management};
 
 type Response = http::Response<Full<Bytes>>;
 
@@ -55,8 +59,8 @@ pub async fn gateway_endpoint(
     connections: Connections,
     request: http::Request<Incoming>,
     peer: SocketAddr,
-) -> gateway::http_api::GatewayResponse {
-    gateway::http_api::handle(&snapshot, &observer, &connections, request, peer).await
+) -> GatewayResponse {
+    http_api::handle(&snapshot, &observer, &connections, request, peer).await
 }
 
 /// The AWS endpoint: dispatches on the request's shape to the API it belongs to.
@@ -123,13 +127,13 @@ async fn aws_api(
             .await
             .map(Full::new);
     }
-    if gateway::lambda_api::is_lambda_request(&request) {
+    if lambda_api::is_lambda_request(&request) {
         let async_queue = services.async_queue.as_deref();
         if matches!(services.auth, AuthPolicy::AcceptAny) {
-            return gateway::lambda_api::handle(&snapshot, &observer, async_queue, request).await;
+            return lambda_api::handle(&snapshot, &observer, async_queue, request).await;
         }
         let (parts, body) = request.into_parts();
-        let limit = gateway::limits::INVOKE_PAYLOAD_BYTES_MAX;
+        let limit = INVOKE_PAYLOAD_BYTES_MAX;
         let Ok(body) = Limited::new(body, limit)
             .collect()
             .await
@@ -153,7 +157,7 @@ async fn aws_api(
             return lambda_error(refused.status, refused.code, &refused.message);
         }
         let request = http::Request::from_parts(parts, Full::new(body));
-        return gateway::lambda_api::handle(&snapshot, &observer, async_queue, request).await;
+        return lambda_api::handle(&snapshot, &observer, async_queue, request).await;
     }
     let target = request
         .headers()
@@ -188,7 +192,7 @@ async fn connections_api(
     request: http::Request<Incoming>,
 ) -> http::Response<Bytes> {
     let (parts, body) = request.into_parts();
-    let limit = gateway::limits::WEBSOCKET_MESSAGE_BYTES_MAX;
+    let limit = WEBSOCKET_MESSAGE_BYTES_MAX;
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
