@@ -63,8 +63,12 @@ impl Environment {
         let address = listener.local_addr()?;
         let (events_sender, events) = mpsc::channel(1);
         let (signal_sender, signals) = mpsc::unbounded_channel();
-        let api = RuntimeApi::new(&launch.invoked_function_arn, events, signal_sender.clone());
-        let server = tokio::spawn(runtime_api::serve(listener, Arc::new(api)));
+        let api = Arc::new(RuntimeApi::new(
+            &launch.invoked_function_arn,
+            events,
+            signal_sender.clone(),
+        ));
+        let server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&api)));
         let started = start_process(launch, &address.to_string());
         let (mut child, stdout, stderr) = match started {
             Ok(started) => started,
@@ -77,6 +81,8 @@ impl Environment {
         let pid = child
             .id()
             .expect("a child that was not waited for has a pid");
+        // The child leads a group of its own (`process_group(0)`), whose id is its pid.
+        api.set_process_group(pid);
         let cgroup = match cgroup {
             Some(parent) => match place_in_cgroup(parent, name, launch.memory_mb, pid) {
                 Ok(group) => Some(group),

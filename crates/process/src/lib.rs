@@ -16,6 +16,7 @@ pub mod limits;
 mod load;
 mod logs;
 mod memory;
+mod peer;
 mod pool;
 mod runtime_api;
 mod tools;

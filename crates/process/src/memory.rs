@@ -89,6 +89,11 @@ fn parse_status_kib(status: &str, field: &str) -> Option<u64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// The process group (field 5) of a `/proc/<pid>/stat` line.
+pub(crate) fn parse_stat_group(stat: &str) -> Option<u32> {
+    parse_stat_group_and_rss(stat).map(|(group, _)| group)
+}
+
 /// The process group (field 5) and resident pages (field 24) of a `/proc/<pid>/stat` line.
 /// The command name (field 2) may hold spaces and parentheses, so fields are counted from the
 /// last `)`.

@@ -2,10 +2,13 @@
 //!
 //! Each environment has its own listener on `127.0.0.1:0`, so a connection tells which
 //! environment speaks and no request id of another environment is ever in reach.
+//! A listener serves only connections opened by the environment's own processes (`peer.rs`);
+//! any other gets `403 AccessDeniedException` to every request and never reaches the events.
 //! The invoker hands an event to the waiting `next` through a channel; the runtime's answers
 //! come back to the invoker as [`Signal`]s through another. Neither side polls.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::process::ExitStatus;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -18,10 +21,11 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::limits::{ERROR_BODY_BYTES_MAX, ERROR_MESSAGE_CHARS_MAX, RESPONSE_BYTES_MAX};
+use crate::peer;
 
 /// The path prefix of the Runtime API's version.
 const PREFIX: &str = "/2018-06-01/runtime/";
@@ -64,6 +68,8 @@ pub(crate) struct PostedError {
 /// The state the Runtime API handlers of one environment share.
 pub(crate) struct RuntimeApi {
     invoked_function_arn: HeaderValue,
+    /// The environment's process group, once its leader runs: only its processes are served.
+    process_group: watch::Sender<Option<u32>>,
     state: Mutex<ApiState>,
     events: tokio::sync::Mutex<mpsc::Receiver<Event>>,
     signals: mpsc::UnboundedSender<Signal>,
@@ -96,10 +102,31 @@ impl RuntimeApi {
         RuntimeApi {
             invoked_function_arn: HeaderValue::from_str(invoked_function_arn)
                 .unwrap_or_else(|_| HeaderValue::from_static("")),
+            process_group: watch::Sender::new(None),
             state: Mutex::new(ApiState::default()),
             events: tokio::sync::Mutex::new(events),
             signals,
         }
+    }
+
+    /// Names the environment's process group (its leader's pid).
+    pub(crate) fn set_process_group(&self, pgid: u32) {
+        let previous = self.process_group.send_replace(Some(pgid));
+        debug_assert!(previous.is_none(), "an environment has one process group");
+    }
+
+    /// Whether the connection from `client` to `server` comes from the environment's processes.
+    /// A connection made before the leader's pid is known (the runtime may connect before the
+    /// spawn returns here) waits for it; if the spawn fails, the listener ends with the waiting.
+    async fn is_own(&self, client: SocketAddr, server: SocketAddr) -> bool {
+        let mut process_group = self.process_group.subscribe();
+        let pgid = match process_group.wait_for(Option::is_some).await {
+            Ok(pgid) => pgid.expect("waited until the group is known"),
+            Err(_) => return false,
+        };
+        tokio::task::spawn_blocking(move || peer::is_held_by_group(client, server, pgid))
+            .await
+            .unwrap_or(false)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ApiState> {
@@ -120,21 +147,38 @@ pub(crate) async fn serve(listener: TcpListener, api: Arc<RuntimeApi>) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
+                let Ok((stream, client)) = accepted else { continue };
+                let Ok(server) = stream.local_addr() else { continue };
                 // Small requests and answers: never wait to coalesce them.
                 let _ = stream.set_nodelay(true);
                 let api = Arc::clone(&api);
-                connections.spawn(serve_connection(stream, api));
+                connections.spawn(serve_connection(stream, client, server, api));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, api: Arc<RuntimeApi>) {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    client: SocketAddr,
+    server: SocketAddr,
+    api: Arc<RuntimeApi>,
+) {
+    let is_own = api.is_own(client, server).await;
+    if !is_own {
+        tracing::warn!(%client, "refused a Runtime API connection from outside the environment");
+    }
     let service = service_fn(move |request| {
         let api = Arc::clone(&api);
-        async move { Ok::<_, Infallible>(handle(&api, request).await) }
+        async move {
+            let response = if is_own {
+                handle(&api, request).await
+            } else {
+                stranger(&request)
+            };
+            Ok::<_, Infallible>(response)
+        }
     });
     // Title case writes Lambda's spelling (`Lambda-Runtime-Aws-Request-Id`): header names are
     // case-insensitive, but a shell bootstrap grepping for them may not be.
@@ -423,6 +467,16 @@ async fn read_body(request: Request<Incoming>, limit_bytes: usize) -> Result<Byt
         return Err(BodyError::TooLarge { size_bytes });
     }
     Ok(Bytes::from(collected))
+}
+
+/// The answer to every request of a connection from outside the environment.
+fn stranger(request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let message = format!(
+        "{} {}: this Runtime API serves its execution environment's processes only",
+        request.method(),
+        request.uri().path()
+    );
+    error_response(StatusCode::FORBIDDEN, "AccessDeniedException", &message)
 }
 
 fn accepted() -> Response<Full<Bytes>> {

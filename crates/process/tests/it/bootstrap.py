@@ -98,5 +98,14 @@ while True:
         late["init_error_after_init"] = init_status
     elif action == "report":
         respond(late)
+    elif action == "respond_from_child":
+        # A process the runtime started answers for it, on a connection of its own.
+        script = (
+            "import http.client, json, os, sys\n"
+            "connection = http.client.HTTPConnection(os.environ['AWS_LAMBDA_RUNTIME_API'])\n"
+            "connection.request('POST', sys.argv[1], json.dumps({'child': os.getpid()}))\n"
+            "sys.exit(0 if connection.getresponse().status == 202 else 1)\n"
+        )
+        subprocess.run([sys.executable, "-c", script, PREFIX + base + "/response"], check=True)
     else:
         respond({"unknown action": action})

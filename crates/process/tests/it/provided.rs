@@ -470,3 +470,79 @@ async fn the_runtime_api_refuses_unknown_and_answered_requests() {
     assert_eq!(report["again"][1]["errorType"], "InvalidStateTransition");
     assert_eq!(report["init_error_after_init"], 403);
 }
+
+/// Issue 13 (defect 6): any local process could connect to an environment's Runtime API and take
+/// its next event. A connection from outside the environment's processes is refused, at once,
+/// and the environment's own runtime keeps getting every event.
+#[tokio::test]
+async fn issue_13_a_process_outside_the_environment_cannot_take_its_events() {
+    let code = provided_code();
+    let host = support::host(IDLE);
+    let function = provided(&host, code.path());
+    let environ = invoke(&function, json!({"action": "environ"})).await;
+    let address = support::json(&environ)["AWS_LAMBDA_RUNTIME_API"]
+        .as_str()
+        .expect("the runtime was told its Runtime API")
+        .to_owned();
+
+    // The runtime waits in `next` again; a stranger asks for the next event too.
+    let stranger = tokio::spawn(ask_for_next(address));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for n in 0..2 {
+        let answered = invoke(&function, json!({"action": "echo", "n": n})).await;
+        assert_eq!(
+            support::json(&answered),
+            json!({"echo": {"action": "echo", "n": n}})
+        );
+    }
+    let (status, body) = tokio::time::timeout(Duration::from_secs(5), stranger)
+        .await
+        .expect("the stranger was answered")
+        .expect("the stranger's task does not panic");
+    assert_eq!(status, 403, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("a JSON error body");
+    assert_eq!(body["errorType"], "AccessDeniedException", "{body}");
+    assert_eq!(function.environment_count(), 1);
+}
+
+/// A process the runtime started (in the environment's process group) may answer for it.
+#[tokio::test]
+async fn a_child_of_the_runtime_may_use_the_runtime_api() {
+    let code = provided_code();
+    let host = support::host(IDLE);
+    let function = provided(&host, code.path());
+    let answered = invoke(&function, json!({"action": "respond_from_child"})).await;
+    let child = support::json(&answered)["child"]
+        .as_u64()
+        .expect("the child's pid");
+    assert!(child > 0);
+}
+
+/// `GET next` on a connection of the test's own; the answer's status and body.
+async fn ask_for_next(address: String) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("the Runtime API listens");
+    let request = format!(
+        "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("the request is sent");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .await
+        .expect("the answer is read");
+    let response = String::from_utf8(response).expect("a text answer");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .expect("a status line");
+    (status, body.to_owned())
+}
