@@ -1,0 +1,196 @@
+//! Tidy checks on the structure of the tree: what ARCHITECTURE.md states about the crates'
+//! dependencies is what their `Cargo.toml` files say.
+//!
+//! ARCHITECTURE.md's "Dependency direction" section holds one fenced block in which each line
+//! names host crates (those of `crates/`, and `xtask`) and every internal crate it depends on:
+//!
+//! ```text
+//! events → { app, manifest, patterns, runtime, store, tables }   (a comment)
+//! runtime, store → { }
+//! ```
+//!
+//! Text after the closing brace is a comment. Normal and build dependencies count; development
+//! dependencies (tests, benches) may reach further.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+/// Every host crate (those under `crates/`, and `xtask`), by package name, with its manifest.
+fn host_crates(root: &Path) -> BTreeMap<String, toml::Table> {
+    let mut crates = BTreeMap::new();
+    let entries = std::fs::read_dir(root.join("crates")).expect("crates/ is readable");
+    let folders = entries
+        .map(|entry| entry.expect("crates/ is readable").path())
+        .chain([root.join("xtask")]);
+    for folder in folders {
+        let path = folder.join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let manifest: toml::Table = text
+            .parse()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let name = manifest["package"]["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no package name", path.display()))
+            .to_owned();
+        crates.insert(name, manifest);
+    }
+    crates
+}
+
+/// The dependencies of a manifest (normal and build) that are crates of the workspace.
+fn internal_dependencies(
+    manifest: &toml::Table,
+    sections: &[&str],
+    names: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    sections
+        .iter()
+        .filter_map(|section| manifest.get(*section).and_then(toml::Value::as_table))
+        .flat_map(|table| table.keys())
+        .filter(|name| names.contains(*name))
+        .cloned()
+        .collect()
+}
+
+/// The graph ARCHITECTURE.md states, by crate, each with the line it came from.
+fn stated_graph(architecture: &str) -> BTreeMap<String, (BTreeSet<String>, String)> {
+    let section = architecture
+        .split("\n## Dependency direction")
+        .nth(1)
+        .expect("ARCHITECTURE.md has a \"Dependency direction\" section");
+    let block = section
+        .split("```")
+        .nth(1)
+        .expect("the section holds a fenced block");
+    let mut graph = BTreeMap::new();
+    for line in block.lines().skip(1) {
+        let Some((left, right)) = line.split_once('→') else {
+            continue;
+        };
+        let crate_names: Vec<String> = left
+            .split(',')
+            .map(|name| name.trim().to_owned())
+            .collect();
+        let Some(inner) = right
+            .trim()
+            .strip_prefix('{')
+            .and_then(|rest| rest.split_once('}'))
+            .map(|(inner, _comment)| inner)
+        else {
+            // The guests' line (`test-programs, examples → sdk → wit`) is checked by
+            // `guests_do_not_depend_on_host_crates`.
+            continue;
+        };
+        let dependencies: BTreeSet<String> = inner
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for crate_name in crate_names {
+            let previous =
+                graph.insert(crate_name.clone(), (dependencies.clone(), line.to_owned()));
+            assert!(
+                previous.is_none(),
+                "ARCHITECTURE.md: {crate_name} has two lines in the dependency graph"
+            );
+        }
+    }
+    graph
+}
+
+#[test]
+fn crate_dependencies_match_architecture() {
+    let root = root();
+    let architecture =
+        std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let stated = stated_graph(&architecture);
+    let crates = host_crates(&root);
+    let names: BTreeSet<String> = crates.keys().cloned().collect();
+    let mut problems = Vec::new();
+    for (name, manifest) in &crates {
+        let actual =
+            internal_dependencies(manifest, &["dependencies", "build-dependencies"], &names);
+        match stated.get(name) {
+            None => problems.push(format!(
+                "{name} is not in ARCHITECTURE.md's dependency graph; add `{name} → {{ {} }}`",
+                actual.iter().cloned().collect::<Vec<_>>().join(", ")
+            )),
+            Some((expected, line)) if *expected != actual => {
+                let missing: Vec<_> = actual.difference(expected).cloned().collect();
+                let extra: Vec<_> = expected.difference(&actual).cloned().collect();
+                problems.push(format!(
+                    "{name}: ARCHITECTURE.md says `{}`, but Cargo.toml depends on [{}] that it does not name and not on [{}] that it names",
+                    line.trim(),
+                    missing.join(", "),
+                    extra.join(", ")
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for name in stated.keys() {
+        if !names.contains(name) {
+            problems.push(format!(
+                "ARCHITECTURE.md's dependency graph names {name}, which is no host crate"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Guests and examples are built for wasm and published apart: nothing under `sdk/`,
+/// `test-programs/` or `examples/` depends on a crate of `crates/` (ARCHITECTURE.md's boundary).
+#[test]
+fn guests_do_not_depend_on_host_crates() {
+    let root = root();
+    let names: BTreeSet<String> = host_crates(&root).into_keys().collect();
+    let mut problems = Vec::new();
+    for folder in ["sdk", "test-programs", "examples"] {
+        for manifest_path in cargo_manifests(&root.join(folder)) {
+            let text = std::fs::read_to_string(&manifest_path).expect("a readable Cargo.toml");
+            let manifest: toml::Table = text
+                .parse()
+                .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
+            let sections = ["dependencies", "build-dependencies", "dev-dependencies"];
+            for dependency in internal_dependencies(&manifest, &sections, &names) {
+                problems.push(format!(
+                    "{} depends on the host crate {dependency}",
+                    manifest_path.strip_prefix(&root).unwrap_or(&manifest_path).display()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every `Cargo.toml` under `dir`, skipping build output.
+fn cargo_manifests(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() && name != "target" && name != "node_modules" {
+                pending.push(path);
+            } else if name == "Cargo.toml" {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
