@@ -76,10 +76,7 @@ fn stated_graph(architecture: &str) -> BTreeMap<String, (BTreeSet<String>, Strin
         let Some((left, right)) = line.split_once('→') else {
             continue;
         };
-        let crate_names: Vec<String> = left
-            .split(',')
-            .map(|name| name.trim().to_owned())
-            .collect();
+        let crate_names: Vec<String> = left.split(',').map(|name| name.trim().to_owned()).collect();
         let Some(inner) = right
             .trim()
             .strip_prefix('{')
@@ -165,7 +162,10 @@ fn guests_do_not_depend_on_host_crates() {
             for dependency in internal_dependencies(&manifest, &sections, &names) {
                 problems.push(format!(
                     "{} depends on the host crate {dependency}",
-                    manifest_path.strip_prefix(&root).unwrap_or(&manifest_path).display()
+                    manifest_path
+                        .strip_prefix(&root)
+                        .unwrap_or(&manifest_path)
+                        .display()
                 ));
             }
         }
