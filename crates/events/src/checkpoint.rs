@@ -2,12 +2,14 @@
 //! kept in the store and moved only after a batch succeeded (or was sent to its on-failure
 //! destination), so a restart resumes exactly there.
 //!
-//! Key: `0x04 'k' <trigger name> 0x00 <stream id u64> <shard u16> [<lanes u8> <lane u8>]` → next
-//! sequence (u64 BE). With a parallelization factor above 1 each lane of a shard has its own.
+//! Key: `AREA 'k' <trigger name> 0x00 <stream id u64> <shard u16> [<lanes u8> <lane u8>]` → next
+//! sequence (u64 BE), in the area [`Area::Checkpoints`] of the store's keyspace. With a
+//! parallelization factor above 1 each lane of a shard has its own.
 
+use store::keyspace::Area;
 use store::{Store, StoreError};
 
-const AREA: u8 = 0x04;
+const AREA: u8 = Area::Checkpoints.prefix();
 const CHECKPOINTS: u8 = b'k';
 
 /// Where a shard (or one lane of it) is.

@@ -1,11 +1,12 @@
-//! How the ledger lives in the store's one ordered keyspace, in area `0x06`.
+//! How the ledger lives in the store's one ordered keyspace, in the area [`Area::Ledger`]
+//! (`AREA` below).
 //!
 //! ```text
-//! 0x06 'n'                                   → number of raw records (u64 BE)
-//! 0x06 'm'                                   → number of buckets (u64 BE)
-//! 0x06 's'                                   → the last raw record's sequence number (u64 BE)
-//! 0x06 'r' <time µs u64> <sequence u64>      → one usage record (raw)
-//! 0x06 'b' <start µs u64> <source kind u8> <function length u8> <function> <source text>
+//! AREA 'n'                                   → number of raw records (u64 BE)
+//! AREA 'm'                                   → number of buckets (u64 BE)
+//! AREA 's'                                   → the last raw record's sequence number (u64 BE)
+//! AREA 'r' <time µs u64> <sequence u64>      → one usage record (raw)
+//! AREA 'b' <start µs u64> <source kind u8> <function length u8> <function> <source text>
 //!                                            → one bucket: the sums of its records
 //! ```
 //!
@@ -18,12 +19,14 @@
 
 use std::time::{Duration, SystemTime};
 
+use store::keyspace::Area;
+
 use crate::limits::{FUNCTION_NAME_BYTES_MAX, SOURCE_TEXT_BYTES_MAX};
 use crate::record::{Outcome, Source, UsageRecord};
 use crate::sums::Sums;
 
-/// The store area of metering (the tables use 0x01–0x03, triggers 0x04, async invocations 0x05).
-pub(crate) const AREA: u8 = 0x06;
+/// The first byte of every key of the ledger.
+pub(crate) const AREA: u8 = Area::Ledger.prefix();
 const RAW_COUNT: u8 = b'n';
 const BUCKET_COUNT: u8 = b'm';
 const SEQUENCE: u8 = b's';

@@ -10,9 +10,8 @@
 //! - [`Metrics`]: Prometheus counters, histograms and gauges per function and trigger.
 //! - [`admin`]: the admin API's `GET /rondo/v1/cost` and `GET /metrics`.
 //!
-//! The ledger lives in area `0x06` of the store's keyspace (the tables use `0x01`–`0x03`,
-//! trigger checkpoints `0x04`, async invocations `0x05`); `codec.rs` has its layout, and
-//! `docs/design/008-metering.md` the design.
+//! The ledger lives in the area `store::keyspace::Area::Ledger` of the store's keyspace;
+//! `codec.rs` has its layout, and `docs/design/008-metering.md` the design.
 
 pub mod admin;
 pub mod limits;

@@ -1,13 +1,15 @@
 //! The durable, ordered, transactional key-value store every piece of rondo state lives on.
 //!
-//! One flat keyspace of byte keys in byte order; callers prefix their keys. Reads take a
-//! consistent snapshot ([`Store::read`]); writes run as serializable transactions on one writer
-//! thread that group-commits them ([`Store::write`]): a transaction is acknowledged only once it
-//! is on disk, and all the transactions waiting at one moment share one fsync.
+//! One flat keyspace of byte keys in byte order; each caller's keys start with the byte of its
+//! area, assigned in [`keyspace`] and nowhere else. Reads take a consistent snapshot
+//! ([`Store::read`]); writes run as serializable transactions on one writer thread that
+//! group-commits them ([`Store::write`]): a transaction is acknowledged only once it is on disk,
+//! and all the transactions waiting at one moment share one fsync.
 //!
 //! The engine (redb today) sits behind a private trait, so that another engine can carry the
 //! same interface; `docs/design/002-store.md` explains the design and the choice of engine.
 
+pub mod keyspace;
 pub mod limits;
 
 mod engine;

@@ -342,7 +342,7 @@ async fn forget_tokens(inner: &Inner) -> ApiResult<()> {
     inner
         .store
         .write(|txn| -> ApiResult<()> {
-            let start = vec![keys::META, keys::TOKENS];
+            let start = vec![keys::META_AREA, keys::TOKENS];
             let end = keys::prefix_end(&start).unwrap_or_default();
             let now = write::now_secs();
             for (key, value) in keys_in(txn, &bounds(&start, &end), BACKGROUND_KEYS_PER_COMMIT)? {

@@ -1,18 +1,21 @@
-//! How tables live in the store's one ordered keyspace.
+//! How tables live in the store's one ordered keyspace, in three of its areas
+//! (`store::keyspace`): below, `META` is [`Area::TablesMeta`] ([`META_AREA`]), `DATA` is
+//! [`Area::TablesData`] ([`DATA_AREA`]) and `RECORDS` is [`Area::StreamRecords`]
+//! ([`RECORDS_AREA`]).
 //!
 //! ```text
-//! 0x01 'c' <table name>                       → table definition (JSON)
-//! 0x01 's'                                    → last table id (u64 BE; absent: none yet)
-//! 0x01 'n' <table id> <space>                 → item count and bytes of a table (space 0) or index (absent: 0)
-//! 0x01 'g' <table id> [<space>]              → data still to be dropped: a deleted table, or one space
-//! 0x01 't' <client request token>             → a TransactWriteItems idempotency record
-//! 0x01 'S' <stream id>                        → a stream's metadata (JSON)
-//! 0x01 'q' <stream id>                        → the stream's last sequence number (u64 BE; absent: 0)
-//! 0x01 'r'                                    → the last stream id (u64 BE; absent: none yet)
-//! 0x03 <stream id> <shard u16> <sequence u64> → a stream record (JSON, without awsRegion)
-//! 0x02 <table id> 0x00 <hash> <pk> [<sk>]     → an item (items::codec)
-//! 0x02 <table id> <index> <hash> <ipk> [<isk>] <pk> [<sk>] → an index entry: the projected item
-//! 0x02 <table id> 0xFE <expiry> <hash> <pk> [<sk>]         → the TTL expiry queue (empty value)
+//! META 'c' <table name>                       → table definition (JSON)
+//! META 's'                                    → last table id (u64 BE; absent: none yet)
+//! META 'n' <table id> <space>                 → item count and bytes of a table (space 0) or index (absent: 0)
+//! META 'g' <table id> [<space>]               → data still to be dropped: a deleted table, or one space
+//! META 't' <client request token>             → a TransactWriteItems idempotency record
+//! META 'S' <stream id>                        → a stream's metadata (JSON)
+//! META 'q' <stream id>                        → the stream's last sequence number (u64 BE; absent: 0)
+//! META 'r'                                    → the last stream id (u64 BE; absent: none yet)
+//! RECORDS <stream id> <shard u16> <sequence u64> → a stream record (JSON, without awsRegion)
+//! DATA <table id> 0x00 <hash> <pk> [<sk>]     → an item (items::codec)
+//! DATA <table id> <index> <hash> <ipk> [<isk>] <pk> [<sk>] → an index entry: the projected item
+//! DATA <table id> 0xFE <expiry> <hash> <pk> [<sk>]         → the TTL expiry queue (empty value)
 //! ```
 //!
 //! Table ids are never reused, so a deleted table's data can be dropped in the background while
@@ -26,9 +29,12 @@
 //! its key, never a zero.
 
 use items::AttributeValue;
+use store::keyspace::Area;
 
-pub const META: u8 = 0x01;
-pub const DATA: u8 = 0x02;
+/// The first byte of the catalog's, the counters' and the streams' metadata keys.
+pub const META_AREA: u8 = Area::TablesMeta.prefix();
+/// The first byte of items, index entries and TTL queues.
+pub const DATA_AREA: u8 = Area::TablesData.prefix();
 pub const CATALOG: u8 = b'c';
 pub const SEQUENCE: u8 = b's';
 pub const COUNTERS: u8 = b'n';
@@ -37,8 +43,8 @@ pub const TOKENS: u8 = b't';
 pub const STREAMS: u8 = b'S';
 pub const STREAM_SEQUENCE: u8 = b'q';
 pub const STREAM_IDS: u8 = b'r';
-/// The area of stream records: `0x03 <stream id> <shard u16> <sequence u64>`.
-pub const RECORDS: u8 = 0x03;
+/// The first byte of stream records: `RECORDS <stream id> <shard u16> <sequence u64>`.
+pub const RECORDS_AREA: u8 = Area::StreamRecords.prefix();
 
 /// The length of [`garbage_key`]: area, kind, table id. A space may follow.
 pub const GARBAGE_KEY_BYTES: usize = 2 + 8;
@@ -51,34 +57,34 @@ pub const TABLE_SPACE: u8 = 0x00;
 pub const TTL_SPACE: u8 = 0xFE;
 
 pub fn catalog_key(table: &str) -> Vec<u8> {
-    let mut key = vec![META, CATALOG];
+    let mut key = vec![META_AREA, CATALOG];
     key.extend_from_slice(table.as_bytes());
     key
 }
 
 pub fn catalog_prefix() -> Vec<u8> {
-    vec![META, CATALOG]
+    vec![META_AREA, CATALOG]
 }
 
 pub fn sequence_key() -> Vec<u8> {
-    vec![META, SEQUENCE]
+    vec![META_AREA, SEQUENCE]
 }
 
 pub fn counter_key(table_id: u64, space: u8) -> Vec<u8> {
-    let mut key = vec![META, COUNTERS];
+    let mut key = vec![META_AREA, COUNTERS];
     key.extend_from_slice(&table_id.to_be_bytes());
     key.push(space);
     key
 }
 
 pub fn counter_prefix(table_id: u64) -> Vec<u8> {
-    let mut key = vec![META, COUNTERS];
+    let mut key = vec![META_AREA, COUNTERS];
     key.extend_from_slice(&table_id.to_be_bytes());
     key
 }
 
 pub fn garbage_key(table_id: u64) -> Vec<u8> {
-    let mut key = vec![META, GARBAGE];
+    let mut key = vec![META_AREA, GARBAGE];
     key.extend_from_slice(&table_id.to_be_bytes());
     key
 }
@@ -91,11 +97,11 @@ pub fn garbage_space_key(table_id: u64, space: u8) -> Vec<u8> {
 }
 
 pub fn garbage_prefix() -> Vec<u8> {
-    vec![META, GARBAGE]
+    vec![META_AREA, GARBAGE]
 }
 
 pub fn token_key(token: &str) -> Vec<u8> {
-    let mut key = vec![META, TOKENS];
+    let mut key = vec![META_AREA, TOKENS];
     key.extend_from_slice(token.as_bytes());
     key
 }
@@ -103,7 +109,7 @@ pub fn token_key(token: &str) -> Vec<u8> {
 /// The first key of one space of a table (its items, one index, or the TTL queue).
 pub fn space_prefix(table_id: u64, space: u8) -> Vec<u8> {
     let mut key = Vec::with_capacity(SPACE_PREFIX_BYTES + 6);
-    key.push(DATA);
+    key.push(DATA_AREA);
     key.extend_from_slice(&table_id.to_be_bytes());
     key.push(space);
     key
@@ -111,9 +117,9 @@ pub fn space_prefix(table_id: u64, space: u8) -> Vec<u8> {
 
 /// Everything a table owns in the data area: `[start, end)`.
 pub fn table_data_range(table_id: u64) -> (Vec<u8>, Vec<u8>) {
-    let mut start = vec![DATA];
+    let mut start = vec![DATA_AREA];
     start.extend_from_slice(&table_id.to_be_bytes());
-    let mut end = vec![DATA];
+    let mut end = vec![DATA_AREA];
     end.extend_from_slice(&(table_id + 1).to_be_bytes());
     (start, end)
 }
@@ -216,13 +222,13 @@ pub fn hash32(bytes: &[u8]) -> u32 {
 }
 
 pub fn stream_key(stream_id: u64) -> Vec<u8> {
-    let mut key = vec![META, STREAMS];
+    let mut key = vec![META_AREA, STREAMS];
     key.extend_from_slice(&stream_id.to_be_bytes());
     key
 }
 
 pub fn stream_sequence_key(stream_id: u64) -> Vec<u8> {
-    let mut key = vec![META, STREAM_SEQUENCE];
+    let mut key = vec![META_AREA, STREAM_SEQUENCE];
     key.extend_from_slice(&stream_id.to_be_bytes());
     key
 }
@@ -233,7 +239,7 @@ pub const RECORD_KEY_BYTES: usize = 1 + 8 + 2 + 8;
 /// The records of one shard start here; `sequence` positions within it.
 pub fn record_key(stream_id: u64, shard: u16, sequence: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(RECORD_KEY_BYTES);
-    key.push(RECORDS);
+    key.push(RECORDS_AREA);
     key.extend_from_slice(&stream_id.to_be_bytes());
     key.extend_from_slice(&shard.to_be_bytes());
     key.extend_from_slice(&sequence.to_be_bytes());

@@ -129,7 +129,7 @@ fn close(txn: &mut WriteTxn<'_>, id: u64) -> ApiResult<()> {
 }
 
 fn next_stream_id(txn: &mut WriteTxn<'_>) -> ApiResult<u64> {
-    let key = vec![keys::META, keys::STREAM_IDS];
+    let key = vec![keys::META_AREA, keys::STREAM_IDS];
     // Absent: no stream was ever enabled.
     let id = last_number(&key, txn.get(&key)?)? + 1;
     txn.put(&key, &id.to_be_bytes())?;
@@ -203,7 +203,7 @@ fn read_meta(read: &ReadTxn, id: u64) -> ApiResult<Option<StreamMeta>> {
 
 /// The range of the stream metadata keys.
 fn metas_range() -> (Vec<u8>, Vec<u8>) {
-    let start = vec![keys::META, keys::STREAMS];
+    let start = vec![keys::META_AREA, keys::STREAMS];
     let end = keys::prefix_end(&start).unwrap_or_default();
     (start, end)
 }

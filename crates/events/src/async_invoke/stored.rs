@@ -1,8 +1,9 @@
-//! How asynchronous events live in the store.
+//! How asynchronous events live in the store, in the area [`Area::AsyncInvocations`] of its
+//! keyspace (`AREA` below).
 //!
 //! ```text
-//! 0x05 'e' <enqueued ms u64 BE> <request id> → a pending event: header, then the payload
-//! 0x05 'o' <enqueued ms u64 BE> <request id> → an invocation record on its way to its
+//! AREA 'e' <enqueued ms u64 BE> <request id> → a pending event: header, then the payload
+//! AREA 'o' <enqueued ms u64 BE> <request id> → an invocation record on its way to its
 //!                                               destination table (the outbox)
 //! ```
 //!
@@ -15,12 +16,13 @@
 
 use bytes::Bytes;
 use manifest::{EventInvokeSpec, TriggerSource};
+use store::keyspace::Area;
 
 use crate::limits::{
     ASYNC_ERROR_MESSAGE_BYTES_MAX, ASYNC_ERROR_TYPE_BYTES_MAX, ASYNC_EVENT_HEADER_BYTES_MAX,
 };
 
-const AREA: u8 = 0x05;
+const AREA: u8 = Area::AsyncInvocations.prefix();
 const EVENTS: u8 = b'e';
 const OUTBOX: u8 = b'o';
 const VERSION: u8 = 1;

@@ -7,6 +7,7 @@ use metering::{
     CostQuery, GroupBy, Ledger, LedgerConfig, LedgerError, Metrics, Outcome, PriceTable,
     RollupStats, Source, limits,
 };
+use store::keyspace::Area;
 use store::{Store, StoreOptions};
 
 use crate::support::{Fixture, HOUR, config, route, t0, trigger, usage};
@@ -444,8 +445,7 @@ async fn the_configuration_is_checked() {
     }
 }
 
-/// The ledger's area of the store.
-const AREA: u8 = 0x06;
+const AREA: u8 = Area::Ledger.prefix();
 
 /// Issue 13: a counter of the ledger that does not decode is an error naming its key, never 0.
 #[tokio::test]

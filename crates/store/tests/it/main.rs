@@ -2,6 +2,7 @@
 
 mod concurrency;
 mod crash;
+mod keyspace;
 mod ranges;
 mod transactions;
 

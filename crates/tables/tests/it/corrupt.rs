@@ -5,16 +5,14 @@
 //! public operation that reads it.
 
 use serde_json::{Value, json};
+use store::keyspace::Area;
 use tables::{ApiResult, ErrorCode};
 
 use crate::support::Fixture;
 
-/// The tables' area of metadata (catalog, counters, ids, tokens).
-const META: u8 = 0x01;
-/// The tables' area of items, index entries and TTL queues.
-const DATA: u8 = 0x02;
-/// The tables' area of stream records.
-const RECORDS: u8 = 0x03;
+const META: u8 = Area::TablesMeta.prefix();
+const DATA: u8 = Area::TablesData.prefix();
+const RECORDS: u8 = Area::StreamRecords.prefix();
 
 /// A value no stored counter, id, item or JSON document has.
 const GARBAGE: &[u8] = b"\xFF\x00\x07";
