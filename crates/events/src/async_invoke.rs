@@ -461,8 +461,13 @@ async fn attempt(shared: &Shared, event: &StoredEvent) -> Result<Bytes, Failure>
     // Reserved concurrency 0 throttles everything; Lambda then sends events straight to the
     // on-failure destination, without retries.
     let reserved_zero = function.pool().reserved() == Some(0);
-    // Its own task, so a panic in a function's host code fails this attempt, not the worker.
-    let invocation = tokio::spawn(async move { function.invoke(payload, meta).await }).await;
+    // Its own task, so a panic in a function's host code fails this attempt, not the worker;
+    // owned by this one, so an event's task that is dropped (the worker stopped) takes its
+    // attempt with it.
+    let invocation = AbortOnDrop(tokio::spawn(
+        async move { function.invoke(payload, meta).await },
+    ))
+    .await;
     let invocation = match invocation {
         Ok(invocation) => invocation,
         Err(error) => {
@@ -486,6 +491,26 @@ async fn attempt(shared: &Shared, event: &StoredEvent) -> Result<Bytes, Failure>
         };
         Failure::new(kind, error.error_type(), &error.error_message())
     })
+}
+
+/// A spawned task owned by its handle: dropping the handle aborts the task.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
 }
 
 /// Stores the event's new state and puts it back to wait for its next attempt.

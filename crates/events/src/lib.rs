@@ -15,7 +15,11 @@ mod attribute;
 mod checkpoint;
 mod runner;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +46,8 @@ pub struct Triggers {
     context: TriggerContext,
     running: Mutex<Running>,
     ages: Arc<IteratorAges>,
+    /// Live trigger tasks (supervisors and shard tasks), counted by [`runner::TaskGuard`].
+    tasks: Arc<AtomicUsize>,
 }
 
 /// How far behind each trigger is, per shard (and lane): Lambda's `IteratorAge`, the age of the
@@ -73,7 +79,73 @@ impl IteratorAges {
 #[derive(Default)]
 struct Running {
     specs: Vec<TriggerSpec>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The running plans; `None` before the first [`Triggers::apply`] and after
+    /// [`Triggers::stop`].
+    generation: Option<Generation>,
+}
+
+/// One set of plans at work: a task that owns the plans' supervisors (in a `JoinSet`), each of
+/// which owns its shard tasks (in a `JoinSet` of its own). Nothing is spawned detached: a stop
+/// is signalled down the tree and each owner waits for what it owns to end, and dropping an
+/// owner aborts what it owns.
+struct Generation {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Generation {
+    /// Starts `plans` once `previous` (if any) has stopped: two plans never deliver at once.
+    fn start(
+        previous: Option<Generation>,
+        plans: Vec<Arc<runner::Plan>>,
+        context: TriggerContext,
+        ages: Arc<IteratorAges>,
+    ) -> Generation {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            if let Some(previous) = previous {
+                previous.shutdown().await;
+            }
+            if *stopped.borrow() {
+                return;
+            }
+            ages.clear();
+            let mut supervisors = tokio::task::JoinSet::new();
+            for plan in plans {
+                supervisors.spawn(runner::supervise(plan, context.clone(), stopped.clone()));
+            }
+            // Each supervisor sees the stop too: it stops its shard tasks, waits for them, and
+            // ends. A closed channel (the sender dropped) means stop as well.
+            let _ = stopped.wait_for(|stop| *stop).await;
+            while let Some(ended) = supervisors.join_next().await {
+                if let Err(error) = ended
+                    && error.is_panic()
+                {
+                    tracing::error!(%error, "a trigger's supervisor panicked");
+                }
+            }
+        });
+        Generation { stop, task }
+    }
+
+    /// Stops every task of this generation and waits until they have ended.
+    async fn shutdown(mut self) {
+        self.stop.send_replace(true);
+        if let Err(error) = (&mut self.task).await
+            && error.is_panic()
+        {
+            tracing::error!(%error, "the triggers' task panicked");
+        }
+    }
+}
+
+impl Drop for Generation {
+    /// Dropped without [`Generation::shutdown`]: aborts the task, which drops its `JoinSet`s and
+    /// so aborts every supervisor and shard task (they end at their next await).
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+        self.task.abort();
+    }
 }
 
 impl Triggers {
@@ -82,6 +154,7 @@ impl Triggers {
             context,
             running: Mutex::new(Running::default()),
             ages: Arc::new(IteratorAges::default()),
+            tasks: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -90,8 +163,16 @@ impl Triggers {
         &self.ages
     }
 
+    /// How many trigger tasks (supervisors and shard tasks) are alive now.
+    pub fn n_tasks(&self) -> usize {
+        self.tasks.load(Ordering::SeqCst)
+    }
+
     /// Runs the app's table triggers, restarting them when they changed. Their checkpoints are
     /// in the store, so a restart resumes where each left off. Call it inside a tokio runtime.
+    ///
+    /// It returns at once; the new plans start only once every task of the old ones has ended
+    /// (in-flight batches of the old plans are abandoned and delivered again by the new ones).
     pub fn apply(&self, spec: &AppSpec) {
         let specs: Vec<TriggerSpec> = spec
             .triggers
@@ -100,16 +181,18 @@ impl Triggers {
             .cloned()
             .collect();
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if running.specs == specs && !running.tasks.is_empty() {
+        if running.specs == specs && running.generation.is_some() {
             return;
         }
-        for task in running.tasks.drain(..) {
-            task.abort();
-        }
-        self.ages.clear();
         let mut names = Vec::new();
+        let mut plans = Vec::new();
         for spec in &specs {
-            let plan = match runner::Plan::new(spec, &names, Arc::clone(&self.ages)) {
+            let plan = match runner::Plan::new(
+                spec,
+                &names,
+                Arc::clone(&self.ages),
+                Arc::clone(&self.tasks),
+            ) {
                 Ok(plan) => plan,
                 Err(error) => {
                     (self.context.report)(TriggerEvent::Invalid { error });
@@ -117,27 +200,37 @@ impl Triggers {
                 }
             };
             names.push(plan.name.clone());
-            running.tasks.push(tokio::spawn(runner::supervise(
-                Arc::new(plan),
-                self.context.clone(),
-            )));
+            plans.push(Arc::new(plan));
         }
+        let previous = running.generation.take();
+        running.generation = Some(Generation::start(
+            previous,
+            plans,
+            self.context.clone(),
+            Arc::clone(&self.ages),
+        ));
         running.specs = specs;
     }
 
-    /// Stops every trigger (in-flight batches are abandoned and delivered again later).
-    pub fn stop(&self) {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        for task in running.tasks.drain(..) {
-            task.abort();
+    /// Stops every trigger and returns once all their tasks have ended (in-flight batches are
+    /// abandoned and delivered again later).
+    pub async fn stop(&self) {
+        let generation = {
+            let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            running.specs.clear();
+            running.generation.take()
+        };
+        if let Some(generation) = generation {
+            generation.shutdown().await;
         }
-        running.specs.clear();
     }
 }
 
 impl Drop for Triggers {
     fn drop(&mut self) {
-        self.stop();
+        let running = self.running.get_mut().unwrap_or_else(|e| e.into_inner());
+        // Aborts the tree of tasks (see `Generation`'s drop).
+        drop(running.generation.take());
     }
 }
 

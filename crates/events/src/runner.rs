@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use manifest::{StartingPosition, TriggerSource, TriggerSpec};
 use runtime::{InvokeError, InvokeMeta};
 use serde_json::{Value, json};
 use tables::{ShardRecord, StreamInfo};
+use tokio::task::JoinSet;
 
 use app::InvocationSource;
 
@@ -63,6 +65,25 @@ pub struct Plan {
     patterns: Vec<Pattern>,
     on_failure: Option<String>,
     ages: Arc<crate::IteratorAges>,
+    /// Live tasks of all triggers, for [`crate::Triggers::n_tasks`].
+    tasks: Arc<AtomicUsize>,
+}
+
+/// Counts a task alive from its first poll until its future is dropped (it ended, or was
+/// aborted).
+pub(crate) struct TaskGuard(Arc<AtomicUsize>);
+
+impl TaskGuard {
+    fn new(tasks: &Arc<AtomicUsize>) -> TaskGuard {
+        tasks.fetch_add(1, Ordering::SeqCst);
+        TaskGuard(Arc::clone(tasks))
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Plan {
@@ -70,6 +91,7 @@ impl Plan {
         spec: &TriggerSpec,
         taken: &[String],
         ages: Arc<crate::IteratorAges>,
+        tasks: Arc<AtomicUsize>,
     ) -> Result<Plan, String> {
         let TriggerSource::Table(table) = &spec.source else {
             return Err("only table triggers run in this release".to_owned());
@@ -108,13 +130,33 @@ impl Plan {
                 TriggerSource::Queue(_) => None,
             }),
             ages,
+            tasks,
         })
     }
 }
 
-/// Follows the table's current stream: runs one task per shard, and starts over when the
-/// stream is replaced (disabled and enabled again).
-pub async fn supervise(plan: Arc<Plan>, context: TriggerContext) {
+/// Follows the table's current stream: runs one task per shard (and lane), and starts over when
+/// the stream is replaced (disabled and enabled again), until `stop` says true (or closes).
+/// Returns only once every shard task it started has ended.
+pub async fn supervise(
+    plan: Arc<Plan>,
+    context: TriggerContext,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let _alive = TaskGuard::new(&plan.tasks);
+    // The supervisor owns its shard tasks: aborted with it, or shut down (aborted and awaited)
+    // below.
+    let mut shards = JoinSet::new();
+    tokio::select! {
+        () = follow(&plan, &context, &mut shards) => {}
+        _ = stop.wait_for(|stop| *stop) => {}
+    }
+    shards.shutdown().await;
+}
+
+/// The supervisor's work: starts the shard tasks of the current stream into `shards`, and
+/// replaces them when the stream is replaced.
+async fn follow(plan: &Arc<Plan>, context: &TriggerContext, shards: &mut JoinSet<()>) {
     let mut commits = context.tables.store().commits();
     loop {
         let stream = match context.tables.stream_info(&plan.table) {
@@ -132,40 +174,32 @@ pub async fn supervise(plan: Arc<Plan>, context: TriggerContext) {
         };
         let stream = Arc::new(stream);
         let lanes = plan.parallelization_factor;
-        let tasks: Vec<_> = (0..stream.shards)
-            .flat_map(|shard| {
-                (0..lanes).map(move |lane| Place {
-                    stream: 0,
-                    shard,
-                    lane: (lanes > 1).then_some((lanes, lane)),
-                })
-            })
-            .map(|place| {
+        for shard in 0..stream.shards {
+            for lane in 0..lanes {
                 let place = Place {
                     stream: stream.id,
-                    ..place
+                    shard,
+                    lane: (lanes > 1).then_some((lanes, lane)),
                 };
-                tokio::spawn(run_shard(
-                    Arc::clone(&plan),
+                shards.spawn(run_shard(
+                    Arc::clone(plan),
                     context.clone(),
                     Arc::clone(&stream),
                     place,
-                ))
-            })
-            .collect();
+                ));
+            }
+        }
         // Watch for the stream being replaced.
         loop {
             if commits.changed().await.is_err() {
-                break;
+                return;
             }
             let current = context.tables.stream_info(&plan.table).ok().flatten();
             if current.as_ref().map(|s| s.id) != Some(stream.id) {
                 break;
             }
         }
-        for task in tasks {
-            task.abort();
-        }
+        shards.shutdown().await;
     }
 }
 
@@ -242,6 +276,7 @@ async fn run_shard(
     stream: Arc<StreamInfo>,
     place: Place,
 ) {
+    let _alive = TaskGuard::new(&plan.tasks);
     let shard = place.shard;
     let shard_id = stream
         .shard_ids

@@ -227,7 +227,7 @@ async fn serve(
     background.abort();
     // Events in flight are abandoned: they stay in the store and run again at the next start.
     async_worker.abort();
-    triggers.stop();
+    triggers.stop().await;
     printer::info_line(
         "rondo: shutting down, finishing in-flight requests (Ctrl-C again to stop now)",
     );
