@@ -140,19 +140,27 @@ async fn serve(
     let snapshot = Arc::clone(control.snapshot());
     let gateway_observer = Arc::clone(&observer);
     let gateway_connections = connections.clone();
-    let gateway = tokio::spawn(gateway::server::serve(
-        gateway_listener,
-        move |request, peer| {
-            gateway::endpoints::gateway_endpoint(
-                Arc::clone(&snapshot),
-                Arc::clone(&gateway_observer),
-                gateway_connections.clone(),
-                request,
-                peer,
-            )
-        },
-        wait_for(shutdown.clone()),
-    ));
+    // Both listeners run with the edge's production limits (`gateway::limits`).
+    let server_config = gateway::server::ServerConfig::production();
+    let gateway_server_config = server_config.clone();
+    let gateway_shutdown = wait_for(shutdown.clone());
+    let gateway = tokio::spawn(async move {
+        gateway::server::serve(
+            gateway_listener,
+            &gateway_server_config,
+            move |request, peer| {
+                gateway::endpoints::gateway_endpoint(
+                    Arc::clone(&snapshot),
+                    Arc::clone(&gateway_observer),
+                    gateway_connections.clone(),
+                    request,
+                    peer,
+                )
+            },
+            gateway_shutdown,
+        )
+        .await
+    });
     let async_invoker = AsyncInvoker::open(
         AsyncContext {
             tables: tables.clone(),
@@ -191,18 +199,23 @@ async fn serve(
         }),
         connections: Some(connections),
     });
-    let aws = tokio::spawn(gateway::server::serve(
-        aws_listener,
-        move |request, _peer| {
-            gateway::endpoints::aws_endpoint(
-                Arc::clone(&snapshot),
-                Arc::clone(&aws_observer),
-                Arc::clone(&services),
-                request,
-            )
-        },
-        wait_for(shutdown.clone()),
-    ));
+    let aws_shutdown = wait_for(shutdown.clone());
+    let aws = tokio::spawn(async move {
+        gateway::server::serve(
+            aws_listener,
+            &server_config,
+            move |request, _peer| {
+                gateway::endpoints::aws_endpoint(
+                    Arc::clone(&snapshot),
+                    Arc::clone(&aws_observer),
+                    Arc::clone(&services),
+                    request,
+                )
+            },
+            aws_shutdown,
+        )
+        .await
+    });
     start_triggers(&triggers, &loaded.spec);
     let watcher = watcher.map(|watcher| {
         let printer = Arc::clone(&printer);
