@@ -194,3 +194,125 @@ fn cargo_manifests(dir: &Path) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// A test that cannot run everywhere is `#[ignore = "why"]`, never an early `return` behind an
+/// environment variable: a skipped test must show as skipped, not as passed (house style, rule
+/// 31; issue 13, defect 9). Flags every test function that reads an environment variable and
+/// returns early.
+#[test]
+fn no_test_skips_itself_behind_an_environment_variable() {
+    let root = root();
+    let mut problems = Vec::new();
+    for folder in ["crates", "xtask"] {
+        for path in rust_files(&root.join(folder)) {
+            let text = std::fs::read_to_string(&path).expect("a readable source file");
+            let relative = path.strip_prefix(&root).unwrap_or(&path).display();
+            for (line_idx, name) in tests_skipping_behind_a_variable(&text) {
+                problems.push(format!(
+                    "{relative}:{}: test `{name}` returns early behind an environment variable; \
+                     mark it #[ignore = \"why\"] instead",
+                    line_idx + 1
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The test functions of `text` (a line starting with `#[test]` or `#[tokio::test`, then its
+/// `fn`, up to the brace closing its body) that read an environment variable and have a guard
+/// that only returns: their first line's index and their name. A test that re-runs itself as a
+/// child and does the child's work under a variable (the store's crash test) is not a skip.
+fn tests_skipping_behind_a_variable(text: &str) -> Vec<(usize, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    let mut line_idx = 0;
+    while line_idx < lines.len() {
+        let trimmed = lines[line_idx].trim_start();
+        let is_test_attribute =
+            trimmed.starts_with("#[test]") || trimmed.starts_with("#[tokio::test");
+        line_idx += 1;
+        if !is_test_attribute {
+            continue;
+        }
+        let Some(fn_offset) = lines[line_idx..]
+            .iter()
+            .position(|line| line.contains("fn "))
+        else {
+            break;
+        };
+        let fn_idx = line_idx + fn_offset;
+        let name: String = lines[fn_idx]
+            .split("fn ")
+            .nth(1)
+            .unwrap_or_default()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let mut depth = 0i32;
+        let mut has_opened = false;
+        let mut end_idx = fn_idx;
+        for (idx, line) in lines.iter().enumerate().skip(fn_idx) {
+            for c in line.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        has_opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            end_idx = idx;
+            if has_opened && depth <= 0 {
+                break;
+            }
+        }
+        let body = &lines[fn_idx..=end_idx];
+        let reads_variable = body.iter().any(|line| line.contains("env::var"));
+        if reads_variable && has_guard_return(body) {
+            found.push((fn_idx, name));
+        }
+        line_idx = end_idx + 1;
+    }
+    found
+}
+
+/// Whether `body` holds an `if` or `let ... else` block whose only statement is a `return`.
+fn has_guard_return(body: &[&str]) -> bool {
+    let opens_guard = |line: &str| {
+        let line = line.trim();
+        (line.starts_with("if ") || line.starts_with("let ")) && line.ends_with('{')
+    };
+    let is_inline_guard = |line: &str| {
+        let line = line.trim();
+        (line.starts_with("if ") || line.starts_with("let ")) && line.contains("{ return")
+    };
+    body.iter().any(|line| is_inline_guard(line))
+        || body.windows(3).any(|window| {
+            opens_guard(window[0])
+                && window[1].trim_start().starts_with("return")
+                && window[2].trim() == "}"
+        })
+}
+
+/// Every `.rs` file under `dir`, skipping build output.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() && entry.file_name() != "target" {
+                pending.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
