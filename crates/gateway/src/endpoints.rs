@@ -9,10 +9,11 @@ use std::time::{Duration, SystemTime};
 
 use app::{AsyncQueue, Observer, SharedSnapshot};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tables::{ApiError, ErrorCode, Tables};
 
+use crate::body::{BodyBudget, BodyError};
 use crate::http_api::{self, GatewayResponse};
 use crate::lambda_api;
 use crate::limits::{INVOKE_PAYLOAD_BYTES_MAX, WEBSOCKET_MESSAGE_BYTES_MAX};
@@ -38,6 +39,8 @@ pub struct AwsServices {
     pub admin: Option<Admin>,
     /// The WebSocket connections `@connections` reaches; `None` answers it with 410 `GoneException`.
     pub connections: Option<Connections>,
+    /// The node's budget of buffered request bodies, shared with the gateway.
+    pub bodies: BodyBudget,
 }
 
 /// What the admin API reports from: the metering ledger and the node's metrics.
@@ -52,15 +55,17 @@ pub struct Admin {
 /// The AWS endpoint's responses: most are whole, a cost report with progress is streamed.
 pub type AwsResponse = http::Response<metering::admin::AdminBody>;
 
-/// The gateway: every request goes to the app's routes (WebSocket clients join `connections`).
+/// The gateway: every request goes to the app's routes (WebSocket clients join `connections`;
+/// bodies are read within `bodies`, the node's budget).
 pub async fn gateway_endpoint(
     snapshot: SharedSnapshot,
     observer: Arc<dyn Observer>,
     connections: Connections,
+    bodies: BodyBudget,
     request: http::Request<Incoming>,
     peer: SocketAddr,
 ) -> GatewayResponse {
-    http_api::handle(&snapshot, &observer, &connections, request, peer).await
+    http_api::handle(&snapshot, &observer, &connections, &bodies, request, peer).await
 }
 
 /// The AWS endpoint: dispatches on the request's shape to the API it belongs to.
@@ -129,34 +134,23 @@ async fn aws_api(
     }
     if lambda_api::is_lambda_request(&request) {
         let async_queue = services.async_queue.as_deref();
-        if matches!(services.auth, AuthPolicy::AcceptAny) {
-            return lambda_api::handle(&snapshot, &observer, async_queue, request).await;
-        }
         let (parts, body) = request.into_parts();
         let limit = INVOKE_PAYLOAD_BYTES_MAX;
-        let Ok(body) = Limited::new(body, limit)
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-        else {
-            return lambda_error(
-                http::StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestTooLargeException",
-                &format!(
-                    "Request must be smaller than {limit} bytes for the InvokeFunction operation"
-                ),
-            );
+        // Held to the end of the request: its bytes count against the node's budget until then.
+        let buffered = match services.bodies.read(body, limit).await {
+            Ok(buffered) => buffered,
+            Err(error) => return lambda_body_error(&error),
         };
         if let Err(refused) = sigv4::verify(
             &services.auth,
             Service::Lambda,
             &parts,
-            &body,
+            &buffered.bytes,
             SystemTime::now(),
         ) {
             return lambda_error(refused.status, refused.code, &refused.message);
         }
-        let request = http::Request::from_parts(parts, Full::new(body));
+        let request = http::Request::from_parts(parts, Full::new(buffered.bytes.clone()));
         return lambda_api::handle(&snapshot, &observer, async_queue, request).await;
     }
     let target = request
@@ -193,16 +187,30 @@ async fn connections_api(
 ) -> http::Response<Bytes> {
     let (parts, body) = request.into_parts();
     let limit = WEBSOCKET_MESSAGE_BYTES_MAX;
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return management::payload_too_large(limit + 1);
+    let body = match services.bodies.read(body, limit).await {
+        Ok(buffered) => buffered.bytes,
+        Err(BodyError::TooLarge { .. }) => return management::payload_too_large(limit + 1),
+        Err(error @ BodyError::TimedOut(_)) => {
+            let message = error.to_string();
+            return management::error(
+                http::StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeoutException",
+                &message,
+            );
+        }
+        Err(error @ BodyError::Busy(_)) => {
+            let message = error.to_string();
+            return management::error(
+                http::StatusCode::TOO_MANY_REQUESTS,
+                "LimitExceededException",
+                &message,
+            );
         }
         Err(error) => {
             return management::error(
                 http::StatusCode::BAD_REQUEST,
                 "BadRequestException",
-                &format!("The request body could not be read: {error}"),
+                &error.to_string(),
             );
         }
     };
@@ -239,28 +247,21 @@ async fn dynamodb(
     request: http::Request<Incoming>,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, tables::limits::REQUEST_BYTES_MAX)
-        .collect()
+    // Held to the end of the request: its bytes count against the node's budget until then.
+    let buffered = match services
+        .bodies
+        .read(body, tables::limits::REQUEST_BYTES_MAX)
         .await
     {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return json_error(&ApiError::validation(format!(
-                "Request size exceeded {} bytes",
-                tables::limits::REQUEST_BYTES_MAX
-            )));
-        }
-        Err(error) => {
-            return json_error(&ApiError::serialization(format!(
-                "The request body could not be read: {error}"
-            )));
-        }
+        Ok(buffered) => buffered,
+        Err(error) => return dynamodb_body_error(&error),
     };
+    let body = &buffered.bytes;
     if let Err(refused) = sigv4::verify(
         &services.auth,
         Service::DynamoDb,
         &parts,
-        &body,
+        body,
         SystemTime::now(),
     ) {
         let body = serde_json::json!({
@@ -270,12 +271,65 @@ async fn dynamodb(
         return json_response(refused.status, body.to_string());
     }
     let answer = match api {
-        JsonApi::DynamoDb => services.tables.handle(operation, &body).await,
-        JsonApi::Streams => services.tables.handle_streams(operation, &body).await,
+        JsonApi::DynamoDb => services.tables.handle(operation, body).await,
+        JsonApi::Streams => services.tables.handle_streams(operation, body).await,
     };
     match answer {
         Ok(answer) => json_response(http::StatusCode::OK, answer.to_string()),
         Err(error) => json_error(&error),
+    }
+}
+
+/// DynamoDB's answer to a body that could not be read: the JSON protocol's error shape, with the
+/// type SDKs retry for a throttle (`ThrottlingException`) when the node's budget is full.
+fn dynamodb_body_error(error: &BodyError) -> Response {
+    let (status, type_name) = match error {
+        BodyError::TooLarge { .. } => {
+            return json_error(&ApiError::validation(format!(
+                "Request size exceeded {} bytes",
+                tables::limits::REQUEST_BYTES_MAX
+            )));
+        }
+        BodyError::TimedOut(_) => (
+            http::StatusCode::REQUEST_TIMEOUT,
+            "com.amazon.coral.service#RequestTimeoutException",
+        ),
+        BodyError::Busy(_) => (
+            http::StatusCode::BAD_REQUEST,
+            "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+        ),
+        _ => {
+            return json_error(&ApiError::serialization(error.to_string()));
+        }
+    };
+    let body = serde_json::json!({ "__type": type_name, "message": error.to_string() });
+    json_response(status, body.to_string())
+}
+
+/// Lambda's answer to a body that could not be read.
+fn lambda_body_error(error: &BodyError) -> Response {
+    let message = error.to_string();
+    match error {
+        BodyError::TooLarge { limit } => lambda_error(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLargeException",
+            &format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
+        ),
+        BodyError::TimedOut(_) => lambda_error(
+            http::StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeoutException",
+            &message,
+        ),
+        BodyError::Busy(_) => lambda_error(
+            http::StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            &message,
+        ),
+        _ => lambda_error(
+            http::StatusCode::BAD_REQUEST,
+            "InvalidRequestContentException",
+            &message,
+        ),
     }
 }
 

@@ -5,13 +5,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use app::{AppFunction, AppSnapshot, InvocationSource, Observer, SharedSnapshot};
+use app::{AppFunction, InvocationSource, Observer, SharedSnapshot};
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use runtime::{InvokeError, InvokeMeta};
 
+use crate::body::{BodyBudget, BodyError};
 use crate::payload::{self, RequestInfo};
 use crate::websocket::{self, Connections};
 use crate::{responses, static_files};
@@ -26,10 +27,12 @@ pub type GatewayResponse = http::Response<UnsyncBoxBody<Bytes, BoxError>>;
 ///
 /// The WebSocket API's path takes upgrades (whose clients join `connections`, the node's
 /// registry); then the routes are matched; a request no route takes may be a static file.
+/// A routed request's body is read within `bodies`, the node's budget, before the invocation.
 pub async fn handle(
     snapshot: &SharedSnapshot,
     observer: &Arc<dyn Observer>,
     connections: &Connections,
+    bodies: &BodyBudget,
     request: http::Request<Incoming>,
     peer: SocketAddr,
 ) -> GatewayResponse {
@@ -49,10 +52,12 @@ pub async fn handle(
             _ => full(responses::not_found()),
         };
     };
-    let body = match read_body(&app, &parts.headers, body).await {
-        Ok(body) => body,
-        Err(response) => return full(response),
+    // Held to the end of the request: its bytes count against the node's budget until then.
+    let buffered = match bodies.read(body, app.request_body_bytes_max).await {
+        Ok(buffered) => buffered,
+        Err(error) => return full(body_error_response(&error)),
     };
+    let body = buffered.bytes.clone();
     let request_id = uuid::Uuid::new_v4().to_string();
     let function = found.value;
     let meta = InvokeMeta {
@@ -133,27 +138,14 @@ pub(crate) fn error_response(error: &InvokeError) -> http::Response<Bytes> {
     }
 }
 
-/// Reads the whole body, refusing it with 413 past the app's limit.
-async fn read_body(
-    app: &AppSnapshot,
-    headers: &http::HeaderMap,
-    body: Incoming,
-) -> Result<Bytes, http::Response<Bytes>> {
-    let limit = app.request_body_bytes_max;
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(responses::payload_too_large());
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(responses::payload_too_large())
-        }
+/// API Gateway's answer to a body that could not be read.
+fn body_error_response(error: &BodyError) -> http::Response<Bytes> {
+    match error {
+        BodyError::TooLarge { .. } => responses::payload_too_large(),
+        BodyError::TimedOut(_) => responses::request_timeout(),
+        BodyError::Busy(_) => responses::too_many_requests(),
         // The client went away or sent a malformed body.
-        Err(_) => Err(responses::bad_request()),
+        _ => responses::bad_request(),
     }
 }
 

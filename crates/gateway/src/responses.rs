@@ -68,7 +68,18 @@ pub fn timed_out() -> Response<Bytes> {
     )
 }
 
-/// The request was throttled (a function's concurrency limit or the gateway's rate limit).
+/// 408 `{"message":"Request Timeout"}`: the request's body did not arrive within the edge's
+/// deadline (`REQUEST_BODY_READ_MS_MAX`). The connection closes after it, the rest of the body
+/// unread.
+pub fn request_timeout() -> Response<Bytes> {
+    message(
+        StatusCode::REQUEST_TIMEOUT,
+        r#"{"message":"Request Timeout"}"#,
+    )
+}
+
+/// The request was throttled (a function's concurrency limit, the gateway's rate limit, or the
+/// node's budget of buffered request bodies).
 ///
 /// AWS's throttling answer, 429 with this body, which SDK retry logic recognises.
 pub fn too_many_requests() -> Response<Bytes> {

@@ -140,9 +140,13 @@ async fn serve(
     let snapshot = Arc::clone(control.snapshot());
     let gateway_observer = Arc::clone(&observer);
     let gateway_connections = connections.clone();
-    // Both listeners run with the edge's production limits (`gateway::limits`).
-    let server_config = gateway::server::ServerConfig::production();
-    let gateway_server_config = server_config.clone();
+    // Both listeners run with the edge's production limits (`gateway::limits`), and share one
+    // budget of buffered request bodies.
+    let edge = gateway::EdgeLimits::production();
+    let bodies = gateway::body::BodyBudget::new(edge.bodies.clone());
+    let server_config = edge.server.clone();
+    let gateway_server_config = edge.server;
+    let gateway_bodies = bodies.clone();
     let gateway_shutdown = wait_for(shutdown.clone());
     let gateway = tokio::spawn(async move {
         gateway::server::serve(
@@ -153,6 +157,7 @@ async fn serve(
                     Arc::clone(&snapshot),
                     Arc::clone(&gateway_observer),
                     gateway_connections.clone(),
+                    gateway_bodies.clone(),
                     request,
                     peer,
                 )
@@ -198,6 +203,7 @@ async fn serve(
             },
         }),
         connections: Some(connections),
+        bodies,
     });
     let aws_shutdown = wait_for(shutdown.clone());
     let aws = tokio::spawn(async move {

@@ -2,5 +2,6 @@
 //! bodies bounded in time and by the node's budget, and WebSocket connections that stop reading.
 //! Every server here runs with small limits, so each test takes about a second.
 
+mod body;
 mod server;
 mod support;
