@@ -4,6 +4,12 @@
 //! Peers are built or installed under `<temp>/rondo-bench/`, never in the repository.
 //! The load generator is `wrk` (installed with apt-get when missing and running as root).
 //! Everything listens on 127.0.0.1 only.
+//!
+//! Rates count successful responses only: wrk's own `Requests/sec` counts every response, so a
+//! server answering errors fast would look fast. Failed responses (status 400 or more, as wrk
+//! counts them; it cannot tell 3xx from 2xx without slowing every response, and each URL answers
+//! 200 before and after its runs) and socket errors are reported apart, loudly, and make the
+//! bench fail after printing its numbers.
 
 use std::io::{BufRead as _, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -135,7 +141,17 @@ pub fn http(root: &Path, quick: bool) -> anyhow::Result<()> {
         || rondo_dev(&rondo, &handler_app, &address),
     )?);
     print_table(&results);
+    let failures = failures(&results);
+    if !failures.is_empty() {
+        warn_loudly(&failures);
+    }
     reload_latency(&rondo, &work, root)?;
+    if !failures.is_empty() {
+        bail!(
+            "bench http saw failed requests ({}): its numbers are not fit to record",
+            failures.join("; ")
+        );
+    }
     Ok(())
 }
 
@@ -148,11 +164,30 @@ struct Measured {
 
 #[derive(Default)]
 struct WrkResult {
-    requests_per_s: f64,
+    /// Successful responses per second of the run.
+    successes_per_s: f64,
+    /// Latency percentiles over every response (failed ones too).
     p50_us: f64,
     p99_us: f64,
-    n_requests: u64,
-    n_errors: u64,
+    /// Responses read, whatever their status.
+    n_responses: u64,
+    /// Responses with a status of 400 or more (wrk's "Non-2xx or 3xx responses").
+    n_failed_responses: u64,
+    /// Connect, read and write errors and timeouts: requests that got no response.
+    n_socket_errors: u64,
+}
+
+impl WrkResult {
+    /// What went wrong in the run, or `None` when every request succeeded.
+    fn failure(&self) -> Option<String> {
+        let is_clean = self.n_failed_responses == 0 && self.n_socket_errors == 0;
+        (!is_clean).then(|| {
+            format!(
+                "{} of {} responses failed (status 400 or more), {} socket errors",
+                self.n_failed_responses, self.n_responses, self.n_socket_errors
+            )
+        })
+    }
 }
 
 fn measure(
@@ -170,10 +205,7 @@ fn measure(
         .unwrap_or_default()
         .to_owned();
     wait_for_port(&address, &mut server.0)?;
-    let (status, _) = http_get(&address, path_of(url))?;
-    if status != 200 {
-        bail!("{name}: {url} answered {status}, not 200");
-    }
+    check_answers_200(name, &address, url)?;
     wrk(url, 2, 64, durations.warmup_s)?;
     let cpu_before = cpu_ticks(server.0.id())?;
     let c64 = wrk(url, 2, 64, durations.run_s)?;
@@ -181,12 +213,12 @@ fn measure(
     let c1 = wrk(url, 1, 1, durations.run_s)?;
     let ticks_per_s = clock_ticks_per_s();
     let cpu_s = (cpu_after - cpu_before) as f64 / ticks_per_s;
-    let cpu_us_per_request = cpu_s * 1e6 / c64.n_requests.max(1) as f64;
-    if c64.n_errors + c1.n_errors > 0 {
-        println!(
-            "  warning: {} non-2xx or socket errors",
-            c64.n_errors + c1.n_errors
-        );
+    let cpu_us_per_request = cpu_s * 1e6 / c64.n_responses.max(1) as f64;
+    check_answers_200(name, &address, url)?;
+    for (run, result) in [("c64", &c64), ("c1", &c1)] {
+        if let Some(failure) = result.failure() {
+            println!("  !!! {name}, {run}: {failure}");
+        }
     }
     Ok(Measured {
         name,
@@ -196,20 +228,63 @@ fn measure(
     })
 }
 
+/// Fails unless `url` answers 200 on a fresh connection.
+fn check_answers_200(name: &str, address: &str, url: &str) -> anyhow::Result<()> {
+    let (status, _) = http_get(address, path_of(url))?;
+    if status != 200 {
+        bail!("{name}: {url} answered {status}, not 200");
+    }
+    Ok(())
+}
+
+/// One line per run that saw failed requests, naming the server and the run.
+fn failures(results: &[Measured]) -> Vec<String> {
+    results
+        .iter()
+        .flat_map(|r| {
+            [("c64", &r.c64), ("c1", &r.c1)]
+                .into_iter()
+                .filter_map(move |(run, result)| {
+                    Some(format!("{} {run}: {}", r.name, result.failure()?))
+                })
+        })
+        .collect()
+}
+
+fn warn_loudly(failures: &[String]) {
+    println!();
+    println!("!!! FAILED REQUESTS: the rates above count successful responses only, but a run");
+    println!("!!! with failures measures something else (error paths, dropped connections).");
+    for failure in failures {
+        println!("!!!   {failure}");
+    }
+    println!("!!! Do not record these numbers.");
+    println!();
+}
+
 fn print_table(results: &[Measured]) {
     println!();
     println!(
-        "| server | c64 req/s | c64 p50 | c64 p99 | c1 req/s | c1 p50 | c1 p99 | server CPU per request |"
+        "| server | c64 2xx/s | c64 p50 | c64 p99 | c1 2xx/s | c1 p50 | c1 p99 | server CPU per request | failed (non-2xx + socket errors) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in results {
+        let n_failed = r.c64.n_failed_responses
+            + r.c64.n_socket_errors
+            + r.c1.n_failed_responses
+            + r.c1.n_socket_errors;
+        let failed = if n_failed == 0 {
+            "none".to_owned()
+        } else {
+            format!("**{n_failed}**")
+        };
         println!(
-            "| {} | {:.0} | {} | {} | {:.0} | {} | {} | {:.1} µs |",
+            "| {} | {:.0} | {} | {} | {:.0} | {} | {} | {:.1} µs | {failed} |",
             r.name,
-            r.c64.requests_per_s,
+            r.c64.successes_per_s,
             micros(r.c64.p50_us),
             micros(r.c64.p99_us),
-            r.c1.requests_per_s,
+            r.c1.successes_per_s,
             micros(r.c1.p50_us),
             micros(r.c1.p99_us),
             r.cpu_us_per_request,
@@ -224,9 +299,9 @@ fn print_table(results: &[Measured]) {
         println!(
             "{}: {:.2}x wasmtime serve's throughput (c64), {:.2}x its per-request CPU; hyper does {:.2}x rondo",
             r.name,
-            r.c64.requests_per_s / wasmtime.c64.requests_per_s,
+            r.c64.successes_per_s / wasmtime.c64.successes_per_s,
             r.cpu_us_per_request / wasmtime.cpu_us_per_request,
-            hyper.c64.requests_per_s / r.c64.requests_per_s,
+            hyper.c64.successes_per_s / r.c64.successes_per_s,
         );
     }
 }
@@ -407,20 +482,25 @@ fn wrk(url: &str, threads: u32, connections: u32, seconds: u32) -> anyhow::Resul
     parse_wrk(&text).with_context(|| format!("cannot read wrk's output:\n{text}"))
 }
 
+/// Reads wrk's report. The rate is computed from its counts (`N requests in T`, less the failed
+/// responses), not taken from its `Requests/sec`, which counts failed responses too.
 fn parse_wrk(text: &str) -> Option<WrkResult> {
     let mut result = WrkResult::default();
+    let mut run_us = 0.0;
     for line in text.lines().map(str::trim) {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
-            ["Requests/sec:", value] => result.requests_per_s = value.parse().ok()?,
             ["50%", value] => result.p50_us = duration_us(value)?,
             ["99%", value] => result.p99_us = duration_us(value)?,
-            [count, "requests", "in", ..] => result.n_requests = count.parse().ok()?,
+            [count, "requests", "in", time, ..] => {
+                result.n_responses = count.parse().ok()?;
+                run_us = duration_us(time.trim_end_matches(','))?;
+            }
             ["Non-2xx", "or", "3xx", "responses:", count] => {
-                result.n_errors += count.parse::<u64>().ok()?
+                result.n_failed_responses = count.parse().ok()?;
             }
             ["Socket", "errors:", ..] => {
-                result.n_errors += line
+                result.n_socket_errors = line
                     .split(|c: char| !c.is_ascii_digit())
                     .filter_map(|n| n.parse::<u64>().ok())
                     .sum::<u64>();
@@ -428,7 +508,12 @@ fn parse_wrk(text: &str) -> Option<WrkResult> {
             _ => {}
         }
     }
-    (result.requests_per_s > 0.0).then_some(result)
+    if run_us <= 0.0 {
+        return None;
+    }
+    let n_successes = result.n_responses.saturating_sub(result.n_failed_responses);
+    result.successes_per_s = n_successes as f64 / (run_us / 1e6);
+    Some(result)
 }
 
 fn duration_us(text: &str) -> Option<f64> {
@@ -438,6 +523,8 @@ fn duration_us(text: &str) -> Option<f64> {
         (n, 1e3)
     } else if let Some(n) = text.strip_suffix('s') {
         (n, 1e6)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60e6)
     } else {
         return None;
     };
@@ -686,11 +773,28 @@ mod tests {
     fn reads_wrk_output() {
         let text = "Running 2s test @ http://127.0.0.1:3100/\n  2 threads and 64 connections\n  Latency Distribution\n     50%    5.20ms\n     75%  700.00us\n     90%    1.10s\n     99%   30.05ms\n  22813 requests in 2.00s, 3.13MB read\n  Non-2xx or 3xx responses: 3\nRequests/sec:  11401.78\n";
         let result = parse_wrk(text).expect("parsed");
-        assert_eq!(result.requests_per_s, 11401.78);
+        assert_eq!(result.successes_per_s, (22813.0 - 3.0) / 2.0);
         assert_eq!(result.p50_us, 5200.0);
         assert_eq!(result.p99_us, 30050.0);
-        assert_eq!(result.n_requests, 22813);
-        assert_eq!(result.n_errors, 3);
+        assert_eq!(result.n_responses, 22813);
+        assert_eq!(result.n_failed_responses, 3);
+        assert_eq!(result.n_socket_errors, 0);
+        assert!(result.failure().is_some());
+    }
+
+    /// Issue 13 (defect 8): wrk's `Requests/sec` counts every response, failed ones too. The rate
+    /// the bench reports counts successes only.
+    #[test]
+    fn issue_13_the_rate_counts_successes_only() {
+        let text = "Running 2s test @ http://127.0.0.1:3100/\n  2 threads and 64 connections\n  Latency Distribution\n     50%    5.20ms\n     99%   30.05ms\n  20000 requests in 2.00s, 3.13MB read\n  Socket errors: connect 0, read 2, write 0, timeout 5\n  Non-2xx or 3xx responses: 15000\nRequests/sec:  10000.00\n";
+        let result = parse_wrk(text).expect("parsed");
+        assert_eq!(result.successes_per_s, 2500.0);
+        assert_eq!(result.n_failed_responses, 15000);
+        assert_eq!(result.n_socket_errors, 7);
+        assert_eq!(
+            result.failure().as_deref(),
+            Some("15000 of 20000 responses failed (status 400 or more), 7 socket errors")
+        );
     }
 
     #[test]
