@@ -58,6 +58,8 @@ pub enum LoadAppError {
     },
     #[error("{0}")]
     Table(#[from] tables::ManifestError),
+    #[error("{0}")]
+    Destination(#[from] events::destination::DestinationError),
 }
 
 /// The result of a successful load.
@@ -276,6 +278,8 @@ fn load(
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
     let file_name = manifest_path.display().to_string();
     let spec = manifest::parse(&text, &file_name, dir)?;
+    // Every on-failure and on-success table must have a key the destination writer can fill.
+    events::destination::check(&spec)?;
 
     let mut functions = HashMap::new();
     let mut keys_by_name = HashMap::new();

@@ -35,9 +35,8 @@ use store::Store;
 use tables::Tables;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::limits::{
-    ASYNC_DESTINATION_ATTEMPTS_MAX, ASYNC_DESTINATION_BACKOFF_MS_MIN, ASYNC_STORE_RETRY_MS,
-};
+use crate::destination;
+use crate::limits::ASYNC_STORE_RETRY_MS;
 
 pub use policy::Condition;
 
@@ -86,8 +85,8 @@ pub enum AsyncReport {
         error: String,
         delay: Duration,
     },
-    /// An event failed for good. Its invocation record went to `destination` (a table), or
-    /// nowhere when the function has no on-failure table.
+    /// An event failed for good. Its invocation record is in `destination` (a table: reported
+    /// once it is written), or nowhere when the function has no on-failure table.
     GivenUp {
         function: String,
         request_id: String,
@@ -97,18 +96,19 @@ pub enum AsyncReport {
         error: Option<String>,
         destination: Option<String>,
     },
-    /// An invocation record could not be written to its table. After
-    /// [`ASYNC_DESTINATION_ATTEMPTS_MAX`] attempts it is dropped (`dropped`).
-    ///
-    /// [`ASYNC_DESTINATION_ATTEMPTS_MAX`]: crate::limits::ASYNC_DESTINATION_ATTEMPTS_MAX
+    /// An invocation record could not be written to its table. It stays in the store and is
+    /// written again (with capped backoff) until it is in; the event's outcome is not recorded
+    /// before.
     DestinationFailed {
         function: String,
         request_id: String,
         table: String,
         attempt: u32,
         error: String,
-        dropped: bool,
     },
+    /// A stored event or invocation record cannot be read (it is not what this release writes).
+    /// It is left in the store, untouched, and skipped.
+    Unreadable { key: String, reason: String },
 }
 
 /// Why the async invoker cannot start.
@@ -117,10 +117,6 @@ pub enum AsyncReport {
 pub enum AsyncInvokeError {
     #[error("cannot read the pending asynchronous events: {0}")]
     Store(#[from] store::StoreError),
-    #[error(
-        "the stored asynchronous event {key} cannot be read: it is not in this release's format"
-    )]
-    Unreadable { key: String },
 }
 
 /// The node's asynchronous invocations: the durable queue and its worker. Cheap to clone.
@@ -141,6 +137,9 @@ struct Shared {
     leftover_outbox: Mutex<Vec<Vec<u8>>>,
     /// Whether [`AsyncInvoker::run`] was called (it may be, once).
     running: AtomicBool,
+    /// The destination writer's backoff, `(first, longest)` in ms: the limits', or shorter in
+    /// tests.
+    destination_backoff_ms: (u64, u64),
 }
 
 /// Events waiting, as `(due ms, key)`.
@@ -162,7 +161,7 @@ impl AsyncInvoker {
         config: AsyncInvokerConfig,
     ) -> Result<AsyncInvoker, AsyncInvokeError> {
         let store = context.tables.store();
-        let (waiting, n_bytes) = load_events(store)?;
+        let (waiting, n_bytes) = load_events(store, &*context.report)?;
         let leftover_outbox = load_outbox_keys(store)?;
         let queue = Queue {
             n_events: waiting.len(),
@@ -178,8 +177,18 @@ impl AsyncInvoker {
                 wake: Notify::new(),
                 leftover_outbox: Mutex::new(leftover_outbox),
                 running: AtomicBool::new(false),
+                destination_backoff_ms: destination::BACKOFF_MS,
             }),
         })
+    }
+
+    /// The same queue with a destination backoff of `(first, longest)` ms (tests).
+    #[cfg(test)]
+    fn with_destination_backoff_ms(mut self, backoff_ms: (u64, u64)) -> AsyncInvoker {
+        Arc::get_mut(&mut self.shared)
+            .expect("set before the queue is shared")
+            .destination_backoff_ms = backoff_ms;
+        self
     }
 
     /// Takes each function's `[function.NAME.async]` settings from the app's new version.
@@ -236,26 +245,6 @@ impl AsyncQueue for AsyncInvoker {
     ) -> Pin<Box<dyn Future<Output = Result<(), EnqueueError>> + Send + '_>> {
         Box::pin(self.shared.enqueue(event))
     }
-}
-
-/// Load-time warnings: destinations that do not act yet.
-pub fn warnings(spec: &AppSpec) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for function in spec.functions.values() {
-        let settings = &function.event_invoke;
-        for (field, destination) in [
-            ("on_failure", &settings.on_failure),
-            ("on_success", &settings.on_success),
-        ] {
-            if let Some(TriggerSource::Queue(queue)) = destination {
-                warnings.push(format!(
-                    "function {}: async.{field} = \"queue:{queue}\" does nothing yet (queues are not built); its invocation records are dropped",
-                    function.name
-                ));
-            }
-        }
-    }
-    warnings
 }
 
 impl Shared {
@@ -382,8 +371,12 @@ async fn process(shared: &Shared, key: Vec<u8>) {
         // Gone: it was finished by an earlier task.
         Ok(None) => return,
         Ok(Some(None)) => {
-            // Invariant: the events area only holds what `StoredEvent::encode` wrote.
-            tracing::error!(key = %stored::key_text(&key), "an unreadable asynchronous event is left in the store");
+            // The events area only holds what `StoredEvent::encode` wrote: this one is left
+            // where it is, and skipped.
+            (shared.context.report)(AsyncReport::Unreadable {
+                key: stored::key_text(&key),
+                reason: "not an asynchronous event of this release's format".to_owned(),
+            });
             return;
         }
         Err(error) => {
@@ -554,23 +547,28 @@ async fn finish(
         Condition::Success => settings.on_success.as_ref(),
         Condition::RetriesExhausted | Condition::EventAgeExceeded => settings.on_failure.as_ref(),
     };
-    // Queue destinations do not act yet (a load-time warning says so).
     let table = match destination {
         Some(TriggerSource::Table(table)) => Some(table.clone()),
-        Some(TriggerSource::Queue(_)) | None => None,
+        // `manifest::parse` refuses queue destinations and `destination::check` fails the load,
+        // so only an event stored under other settings can name one. Its record is kept under
+        // that name: writing it fails (no such table), is reported, and is tried again; it is
+        // never dropped unrecorded.
+        Some(TriggerSource::Queue(queue)) => Some(format!("queue:{queue}")),
+        None => None,
     };
     let outbox = table.as_ref().map(|table| {
         let record = record::invocation_record(&event, condition, response.as_ref(), now_ms());
-        OutboxEntry {
+        let entry = OutboxEntry {
             function: event.function.clone(),
             table: table.clone(),
             condition: condition.as_str().to_owned(),
             record: Bytes::from(record.to_string()),
-        }
+        };
+        (entry, record)
     });
     let event_key = key.to_vec();
     let outbox_key = stored::outbox_key(key);
-    let outbox_value = outbox.as_ref().map(OutboxEntry::encode);
+    let outbox_value = outbox.as_ref().map(|(entry, _)| entry.encode());
     let written = {
         let outbox_key = outbox_key.clone();
         shared
@@ -592,6 +590,11 @@ async fn finish(
         return;
     }
     shared.release(event.payload.len() as u64);
+    // Its outcome is recorded (in the outbox, durably); the record is in its table when
+    // `deliver` returns, and only then is it said to be.
+    if let Some((entry, record)) = outbox {
+        deliver(shared, &outbox_key, &event.request_id, &entry, &record).await;
+    }
     if condition != Condition::Success {
         (shared.context.report)(AsyncReport::GivenUp {
             function: event.function.clone(),
@@ -605,50 +608,71 @@ async fn finish(
             destination: table,
         });
     }
-    if let Some(outbox) = outbox {
-        deliver(shared, &outbox_key, &event.request_id, outbox).await;
-    }
 }
 
-/// Delivers a record an earlier run left in the outbox.
+/// Delivers a record an earlier run left in the outbox. One that cannot be read is reported
+/// and left where it is.
 async fn deliver_stored(shared: Arc<Shared>, key: Vec<u8>) {
     let read = shared.store().read().and_then(|read| read.get(&key));
-    match read {
-        Ok(Some(value)) => match OutboxEntry::decode(&value) {
-            Some(outbox) => {
-                let request_id = stored::key_text(&key);
-                deliver(&shared, &key, &request_id, outbox).await;
-            }
-            None => {
-                tracing::error!(key = %stored::key_text(&key), "an unreadable invocation record is left in the store");
-            }
-        },
-        Ok(None) => {}
-        Err(error) => tracing::warn!(%error, "cannot read an invocation record from the outbox"),
-    }
+    let value = match read {
+        Ok(Some(value)) => value,
+        Ok(None) => return,
+        Err(error) => {
+            // Read again at the next start.
+            (shared.context.report)(AsyncReport::Unreadable {
+                key: stored::key_text(&key),
+                reason: format!("cannot read the invocation record from the store: {error}"),
+            });
+            return;
+        }
+    };
+    let unreadable = |reason: &str| {
+        (shared.context.report)(AsyncReport::Unreadable {
+            key: stored::key_text(&key),
+            reason: reason.to_owned(),
+        });
+    };
+    let Some(entry) = OutboxEntry::decode(&value) else {
+        unreadable("not an invocation record of this release's format");
+        return;
+    };
+    let record = match serde_json::from_slice::<serde_json::Value>(&entry.record) {
+        Ok(record @ serde_json::Value::Object(_)) => record,
+        Ok(_) => return unreadable("the invocation record is not a JSON object"),
+        Err(error) => {
+            return unreadable(&format!("the invocation record is not JSON: {error}"));
+        }
+    };
+    let request_id = stored::key_text(&key);
+    deliver(&shared, &key, &request_id, &entry, &record).await;
 }
 
-/// Writes an outbox record into its table (retrying a few times), then takes it out.
-async fn deliver(shared: &Shared, key: &[u8], request_id: &str, outbox: OutboxEntry) {
-    let record = serde_json::from_slice(&outbox.record)
-        .expect("the outbox holds the JSON its writer serialised");
-    for attempt in 1..=ASYNC_DESTINATION_ATTEMPTS_MAX {
-        let put = record::put(&shared.context.tables, &outbox.table, request_id, &record).await;
-        let Err(error) = put else { break };
-        let dropped = attempt == ASYNC_DESTINATION_ATTEMPTS_MAX;
-        (shared.context.report)(AsyncReport::DestinationFailed {
-            function: outbox.function.clone(),
-            request_id: request_id.to_owned(),
-            table: outbox.table.clone(),
-            attempt,
-            error,
-            dropped,
-        });
-        if !dropped {
-            let backoff_ms = ASYNC_DESTINATION_BACKOFF_MS_MIN << (attempt - 1);
-            tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
-        }
-    }
+/// Writes an outbox record into its table, retrying with capped backoff until it is in (each
+/// failure reported), then takes it out of the outbox.
+async fn deliver(
+    shared: &Shared,
+    key: &[u8],
+    request_id: &str,
+    entry: &OutboxEntry,
+    record: &serde_json::Value,
+) {
+    destination::write_until_done(
+        &shared.context.tables,
+        &entry.table,
+        request_id,
+        record,
+        shared.destination_backoff_ms,
+        |attempt, error| {
+            (shared.context.report)(AsyncReport::DestinationFailed {
+                function: entry.function.clone(),
+                request_id: request_id.to_owned(),
+                table: entry.table.clone(),
+                attempt,
+                error,
+            });
+        },
+    )
+    .await;
     let key = key.to_vec();
     let removed = shared
         .store()
@@ -661,8 +685,12 @@ async fn deliver(shared: &Shared, key: &[u8], request_id: &str, outbox: OutboxEn
     }
 }
 
-/// The pending events in the store, as the waiting set, and their payload bytes.
-fn load_events(store: &Store) -> Result<(Waiting, u64), AsyncInvokeError> {
+/// The pending events in the store, as the waiting set, and their payload bytes. An event that
+/// cannot be read is reported, left where it is, and skipped.
+fn load_events(
+    store: &Store,
+    report: &(dyn Fn(AsyncReport) + Send + Sync),
+) -> Result<(Waiting, u64), AsyncInvokeError> {
     let (start, end) = stored::events_range();
     let read = store.read()?;
     let mut waiting = BTreeSet::new();
@@ -674,9 +702,11 @@ fn load_events(store: &Store) -> Result<(Waiting, u64), AsyncInvokeError> {
     )? {
         let (key, value) = entry?;
         let Some((event, payload_start)) = StoredEvent::decode_header(&value) else {
-            return Err(AsyncInvokeError::Unreadable {
+            report(AsyncReport::Unreadable {
                 key: stored::key_text(&key),
+                reason: "not an asynchronous event of this release's format".to_owned(),
             });
+            continue;
         };
         n_bytes += (value.len() - payload_start) as u64;
         waiting.insert((event.due_ms, key));

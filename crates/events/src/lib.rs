@@ -5,14 +5,17 @@
 //! [`Triggers`] runs the manifest's `[[trigger]]`s: for each trigger and each shard of its
 //! table's stream, one task reads records from the trigger's checkpoint on, filters them,
 //! batches them and invokes the function with Lambda's DynamoDB event. The checkpoint moves
-//! only after a batch succeeded (or was handed to the on-failure destination), so delivery is
-//! at least once and in order per shard. Tasks wake on the store's commits, not on a timer.
+//! only after a batch succeeded (or its failure record is in the on-failure table, written by
+//! the one [`destination`] writer), so delivery is at least once and in order per shard. Tasks
+//! wake on the store's commits, not on a timer, and each has an owner that stops it (see
+//! [`Triggers::apply`]).
 
 pub mod async_invoke;
 pub mod limits;
 
 mod attribute;
 mod checkpoint;
+pub mod destination;
 mod runner;
 
 #[cfg(test)]

@@ -10,6 +10,17 @@ pub const RETRY_BACKOFF_MS_MAX: u64 = 5_000;
 
 const _: () = assert!(RETRY_BACKOFF_MS_MIN < RETRY_BACKOFF_MS_MAX);
 
+// Destinations (a trigger's on-failure table, an asynchronous invocation's on-failure and
+// on-success tables).
+
+/// A record that cannot be written to its destination table is written again after this long,
+/// twice as long after each further failure, up to [`DESTINATION_BACKOFF_MS_MAX`]; it is never
+/// given up (its batch or event waits for it).
+pub const DESTINATION_BACKOFF_MS_MIN: u64 = 1_000;
+pub const DESTINATION_BACKOFF_MS_MAX: u64 = 60_000;
+
+const _: () = assert!(DESTINATION_BACKOFF_MS_MIN < DESTINATION_BACKOFF_MS_MAX);
+
 // Asynchronous invocations (`InvocationType: Event`).
 
 /// Most events a node holds at once (waiting, retrying or running); more are refused with 429.
@@ -35,11 +46,6 @@ pub const ASYNC_EVENT_HEADER_BYTES_MAX: usize = 32 * 1024;
 /// An invocation record larger than this (as JSON) goes to its destination table without its
 /// payloads: a DynamoDB item holds at most 400 KB.
 pub const ASYNC_RECORD_BYTES_MAX: usize = 350 * 1024;
-/// Writing an invocation record to its destination table is tried this many times, waiting
-/// [`ASYNC_DESTINATION_BACKOFF_MS_MIN`] and then twice as long after each failure; then the
-/// record is dropped (and reported).
-pub const ASYNC_DESTINATION_ATTEMPTS_MAX: u32 = 5;
-pub const ASYNC_DESTINATION_BACKOFF_MS_MIN: u64 = 1_000;
 /// An event whose read or write failed in the store is taken up again after this long.
 pub const ASYNC_STORE_RETRY_MS: u64 = 1_000;
 

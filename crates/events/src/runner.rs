@@ -16,8 +16,8 @@ use tokio::task::JoinSet;
 use app::InvocationSource;
 
 use crate::TriggerContext;
-use crate::attribute::to_attribute;
 use crate::checkpoint::{self, Place};
+use crate::destination;
 use crate::limits::{BATCH_BYTES_MAX, RETRY_BACKOFF_MS_MAX, RETRY_BACKOFF_MS_MIN};
 use patterns::Pattern;
 
@@ -36,8 +36,18 @@ pub enum TriggerEvent {
         /// How old the batch's newest record is: how far behind the shard is.
         iterator_age: Duration,
     },
-    /// A batch failed for good and its description went to the on-failure destination (or
-    /// was dropped, when there is none).
+    /// A batch's description could not be written to the on-failure table. The shard waits:
+    /// the write is tried again (with capped backoff) until it is in, and only then does the
+    /// checkpoint move past the batch.
+    DestinationFailed {
+        trigger: String,
+        shard: String,
+        table: String,
+        attempt: u32,
+        error: String,
+    },
+    /// A batch failed for good: its description is in the on-failure table `destination`
+    /// (reported once it is written), or, with no destination, the records are skipped.
     Discarded {
         trigger: String,
         shard: String,
@@ -111,6 +121,17 @@ impl Plan {
                     .map_err(|e| format!("trigger {name}: filter pattern {text}: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let on_failure = match &spec.on_failure {
+            None => None,
+            Some(TriggerSource::Table(table)) => Some(table.clone()),
+            // `manifest::parse` refuses queue destinations; should one get here, the trigger
+            // does not run rather than drop what fails.
+            Some(TriggerSource::Queue(queue)) => {
+                return Err(format!(
+                    "trigger {name}: on_failure queue:{queue}: queue destinations are not built"
+                ));
+            }
+        };
         Ok(Plan {
             name,
             table: table.clone(),
@@ -125,10 +146,7 @@ impl Plan {
                 .unwrap_or(1),
             report_batch_item_failures: spec.report_batch_item_failures,
             patterns,
-            on_failure: spec.on_failure.as_ref().and_then(|d| match d {
-                TriggerSource::Table(table) => Some(table.clone()),
-                TriggerSource::Queue(_) => None,
-            }),
+            on_failure,
             ages,
             tasks,
         })
@@ -584,7 +602,8 @@ fn judge_response(plan: &Plan, batch: &[ShardRecord], response: &[u8]) -> Outcom
 }
 
 /// Hands a batch that failed for good to the on-failure destination (a table): Lambda's
-/// on-failure record, metadata only.
+/// on-failure record, metadata only, written by the destination writer until it is in. The
+/// caller moves the checkpoint past the batch only after this returns.
 #[allow(
     clippy::too_many_arguments,
     reason = "one call site; the record needs all of it"
@@ -608,7 +627,10 @@ async fn on_failure(
         })
         .unwrap_or_default()
     };
-    let arrival = |r: Option<&ShardRecord>| r.map(|r| rfc3339(r.created)).unwrap_or_default();
+    let arrival = |r: Option<&ShardRecord>| {
+        r.map(|r| destination::timestamp(r.created.saturating_mul(1000)))
+            .unwrap_or_default()
+    };
     let record = json!({
         "requestContext": {
             "requestId": request_id,
@@ -622,7 +644,7 @@ async fn on_failure(
             "functionError": function_error,
         },
         "version": "1.0",
-        "timestamp": rfc3339_now(),
+        "timestamp": destination::timestamp(now_ms()),
         "DDBStreamBatchInfo": {
             "shardId": shard_id,
             "startSequenceNumber": sequence(batch.first()),
@@ -634,10 +656,27 @@ async fn on_failure(
         },
     });
     let destination = plan.on_failure.clone();
-    if let Some(table) = &destination
-        && let Err(error) = put_failure(context, table, &record).await
-    {
-        tracing::warn!(trigger = %plan.name, %error, "cannot write to the on-failure destination");
+    if let Some(table) = &destination {
+        // One id for every attempt, so a write that went in but was not acknowledged is the
+        // same item when written again.
+        let id = uuid::Uuid::new_v4().to_string();
+        destination::write_until_done(
+            &context.tables,
+            table,
+            &id,
+            &record,
+            destination::BACKOFF_MS,
+            |attempt, error| {
+                (context.report)(TriggerEvent::DestinationFailed {
+                    trigger: plan.name.clone(),
+                    shard: shard_id.to_owned(),
+                    table: table.clone(),
+                    attempt,
+                    error,
+                });
+            },
+        )
+        .await;
     }
     (context.report)(TriggerEvent::Discarded {
         trigger: plan.name.clone(),
@@ -648,53 +687,9 @@ async fn on_failure(
     });
 }
 
-/// Writes the on-failure record as an item: a fresh id under the table's partition key, and the
-/// record's fields as attributes.
-async fn put_failure(context: &TriggerContext, table: &str, record: &Value) -> Result<(), String> {
-    let described = context
-        .tables
-        .handle(
-            "DescribeTable",
-            json!({ "TableName": table }).to_string().as_bytes(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    let key_name = described["Table"]["KeySchema"][0]["AttributeName"]
-        .as_str()
-        .ok_or("the destination table has no key schema")?
-        .to_owned();
-    let mut item = serde_json::Map::new();
-    item.insert(key_name, json!({ "S": uuid::Uuid::new_v4().to_string() }));
-    if let Value::Object(fields) = record {
-        for (name, value) in fields {
-            item.insert(name.clone(), to_attribute(value));
-        }
-    }
-    context
-        .tables
-        .handle(
-            "PutItem",
-            json!({ "TableName": table, "Item": item })
-                .to_string()
-                .as_bytes(),
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-fn rfc3339(secs: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(0))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
-fn rfc3339_now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+fn now_ms() -> u64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }

@@ -169,6 +169,11 @@ partition_key = {{ name = "id", type = "S" }}
 [table.failures]
 partition_key = {{ name = "id", type = "S" }}
 
+# Keyed by names the on-failure record has as fields, with a numeric sort key.
+[table.keyed]
+partition_key = {{ name = "version", type = "S" }}
+sort_key = {{ name = "timestamp", type = "N" }}
+
 [function.status]
 wasm = "trigger.wasm"
 
@@ -203,6 +208,11 @@ struct Node {
 
 impl Node {
     async fn open() -> Node {
+        Node::open_with(&[("LOG_TABLE", "log")]).await
+    }
+
+    /// A node whose `status` function has `environment`.
+    async fn open_with(environment: &[(&str, &str)]) -> Node {
         let dir = TempDir::new();
         let tables = open_tables(&dir.0);
         make_tables(&tables, &manifest("")).await;
@@ -212,7 +222,7 @@ impl Node {
             tables: tables.clone(),
             snapshot: snapshot(
                 Some(&tables),
-                &[("status", "test_trigger.wasm", &[("LOG_TABLE", "log")])],
+                &[("status", "test_trigger.wasm", environment)],
             ),
             observer: Arc::new(NoObserver),
             report: Arc::new(move |event| {
@@ -224,6 +234,37 @@ impl Node {
             triggers,
             reports,
             _dir: dir,
+        }
+    }
+
+    fn reports(&self) -> Vec<TriggerEvent> {
+        self.reports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Scans `table`.
+    async fn scan(&self, table: &str) -> Vec<Value> {
+        let request = json!({ "TableName": table }).to_string();
+        let scanned = self
+            .tables
+            .handle("Scan", request.as_bytes())
+            .await
+            .expect("scan");
+        scanned["Items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until `condition` holds of the reports.
+    async fn wait_for_reports(&self, what: &str, condition: impl Fn(&[TriggerEvent]) -> bool) {
+        let deadline = Instant::now() + WAIT_MAX;
+        while !condition(&self.reports()) {
+            assert!(
+                Instant::now() < deadline,
+                "waiting for {what}; reports {:?}",
+                self.reports()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -392,4 +433,136 @@ async fn no_trigger_task_outlives_its_plan() {
     wait_for_tasks(&node.triggers, Some(per_plan)).await;
     node.triggers.stop().await;
     assert_eq!(node.triggers.n_tasks(), 0, "no task alive after stop");
+}
+
+/// A trigger whose records marked `fail` fail their invocation, with no retry, and whose
+/// failed batches go to `destination`.
+fn failing_trigger(destination: &str) -> String {
+    format!(
+        r#"[[trigger]]
+source = "table:carts"
+function = "status"
+starting_position = "TRIM_HORIZON"
+batch_size = 1
+maximum_retry_attempts = 0
+on_failure = "table:{destination}"
+"#
+    )
+}
+
+impl Node {
+    /// Writes the `carts` item `sk`, marked to fail when `fail`.
+    async fn put(&self, sk: &str, fail: bool) {
+        let mut item = json!({ "pk": {"S": "cart"}, "sk": {"S": sk} });
+        if fail {
+            item["fail"] = json!({ "BOOL": true });
+        }
+        let request = json!({ "TableName": "carts", "Item": item }).to_string();
+        self.tables
+            .handle("PutItem", request.as_bytes())
+            .await
+            .expect("PutItem");
+    }
+
+    async fn wait_for_items(&self, table: &str, n_items: usize) -> Vec<Value> {
+        let deadline = Instant::now() + WAIT_MAX;
+        loop {
+            let items = self.scan(table).await;
+            if items.len() >= n_items {
+                return items;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{table} holds {items:?}; reports {:?}",
+                self.reports()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// The on-failure record's key is the table's, whatever its names: a record field named like a
+/// key (`version`, `timestamp`) does not replace it, and a numeric sort key gets the time.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_failure_records_fill_the_destinations_key() {
+    let node = Node::open_with(&[("LOG_TABLE", "log"), ("FAIL_MODE", "error")]).await;
+    node.triggers.apply(&manifest(&failing_trigger("keyed")));
+    node.put("bad0", true).await;
+    node.wait_for_items("keyed", 1).await;
+    node.put("bad1", true).await;
+    let items = node.wait_for_items("keyed", 2).await;
+    assert_eq!(items.len(), 2, "two batches, two records: {items:?}");
+    for item in &items {
+        let id = item["version"]["S"].as_str().expect("a string id");
+        assert!(
+            uuid::Uuid::parse_str(id).is_ok(),
+            "an id, not the record's version: {item}"
+        );
+        let time_ms: u64 = item["timestamp"]["N"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .expect("a numeric timestamp");
+        assert!(time_ms > 1_700_000_000_000, "{item}");
+        assert_eq!(
+            item["requestContext"]["M"]["condition"]["S"],
+            "RetryAttemptsExhausted"
+        );
+    }
+    let discarded = node
+        .reports()
+        .iter()
+        .filter(
+            |r| matches!(r, TriggerEvent::Discarded { destination: Some(t), .. } if t == "keyed"),
+        )
+        .count();
+    assert_eq!(discarded, 2, "{:?}", node.reports());
+}
+
+/// A failed batch whose record cannot be written holds its shard: the write is tried again
+/// (each failure reported), nothing after the batch is delivered, and it is not said to be
+/// in the table; once the table is back the record lands and the shard moves on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_record_that_cannot_be_written_holds_the_shard() {
+    let node = Node::open_with(&[("LOG_TABLE", "log"), ("FAIL_MODE", "error")]).await;
+    let request = json!({ "TableName": "failures" }).to_string();
+    node.tables
+        .handle("DeleteTable", request.as_bytes())
+        .await
+        .expect("DeleteTable");
+    node.triggers.apply(&manifest(&failing_trigger("failures")));
+    node.put("bad", true).await;
+    node.put("good", false).await;
+    node.wait_for_reports("two failed writes", |reports| {
+        reports
+            .iter()
+            .filter(|r| matches!(r, TriggerEvent::DestinationFailed { table, .. } if table == "failures"))
+            .count()
+            >= 2
+    })
+    .await;
+    let log = node.log().await;
+    assert!(
+        log.iter().all(|(sk, _)| sk == "bad"),
+        "nothing after the batch is delivered: {log:?}"
+    );
+    assert!(
+        !node
+            .reports()
+            .iter()
+            .any(|r| matches!(r, TriggerEvent::Discarded { .. })),
+        "{:?}",
+        node.reports()
+    );
+
+    make_tables(&node.tables, &manifest("")).await;
+    node.wait_for(&["good"]).await;
+    let failures = node.wait_for_items("failures", 1).await;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        node.reports().iter().any(
+            |r| matches!(r, TriggerEvent::Discarded { destination: Some(t), .. } if t == "failures")
+        ),
+        "{:?}",
+        node.reports()
+    );
 }

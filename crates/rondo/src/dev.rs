@@ -372,12 +372,8 @@ fn start_triggers(triggers: &Triggers, spec: &manifest::AppSpec) {
     triggers.apply(spec);
 }
 
-/// Takes the app's asynchronous invocation settings and warns about destinations that do not
-/// act yet.
+/// Takes the app's asynchronous invocation settings.
 fn start_async(invoker: &AsyncInvoker, spec: &manifest::AppSpec) {
-    for warning in events::async_invoke::warnings(spec) {
-        printer::error_line(&format!("warning: {warning}"));
-    }
     invoker.apply(spec);
 }
 
@@ -416,14 +412,11 @@ fn report_async(report: AsyncReport) {
             table,
             attempt,
             error,
-            dropped,
         } => format!(
-            "async {function} (request {request_id}): cannot write the invocation record to table {table} (attempt {attempt}): {error}{}",
-            if dropped {
-                "; the record is dropped"
-            } else {
-                ""
-            }
+            "async {function} (request {request_id}): cannot write the invocation record to table {table} (attempt {attempt}): {error}; it stays in the store and is written again"
+        ),
+        AsyncReport::Unreadable { key, reason } => format!(
+            "error: async: the stored value {key} cannot be read ({reason}); it is left in the store and skipped"
         ),
         other => format!("async: {other:?}"),
     };
@@ -444,6 +437,15 @@ fn report_trigger(event: TriggerEvent) {
         } => printer::error_line(&format!(
             "trigger {trigger}: batch of {records} records from {shard} failed (attempt {attempt}, iterator age {:.1} s): {error}",
             iterator_age.as_secs_f64()
+        )),
+        TriggerEvent::DestinationFailed {
+            trigger,
+            shard,
+            table,
+            attempt,
+            error,
+        } => printer::error_line(&format!(
+            "trigger {trigger}: cannot write a failed batch's description from {shard} to table {table} (attempt {attempt}): {error}; the shard waits and the write is tried again"
         )),
         TriggerEvent::Discarded {
             trigger,

@@ -11,17 +11,16 @@
 //!  "responsePayload": <the result, or {"errorMessage", "errorType"}>}
 //! ```
 //!
-//! In a table, the record is one item: its top-level fields as attributes (JSON objects as
-//! maps, as the triggers' on-failure records are written), under the event's request id in
-//! the table's partition key, so writing it twice writes the same item.
+//! In a table, the record is one item, written by [`crate::destination`] (as the triggers'
+//! on-failure records are) under the event's request id, so writing it twice writes the same
+//! item.
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use tables::Tables;
 
 use super::policy::Condition;
 use super::stored::{FailureKind, StoredEvent};
-use crate::attribute::to_attribute;
+use crate::destination;
 use crate::limits::ASYNC_RECORD_BYTES_MAX;
 
 /// The invocation record of an event that ended with `condition` at `now_ms`; `response` is
@@ -34,7 +33,7 @@ pub(super) fn invocation_record(
 ) -> Value {
     let mut record = json!({
         "version": "1.0",
-        "timestamp": timestamp(now_ms),
+        "timestamp": destination::timestamp(now_ms),
         "requestContext": {
             "requestId": event.request_id,
             "functionArn": format!("{}:$LATEST", runtime::function_arn(&event.function)),
@@ -86,62 +85,4 @@ fn fit(mut record: Value) -> Value {
 fn json_or_text(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
-}
-
-/// Lambda's record timestamp: UTC, milliseconds, `Z`.
-fn timestamp(now_ms: u64) -> String {
-    let nanos = i128::from(now_ms) * 1_000_000;
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|time| time.format(&format).ok())
-        .unwrap_or_default()
-}
-
-/// Writes `record` as an item of `table`, keyed by `request_id` in the table's partition key,
-/// which must be a string and the table's whole key.
-pub(super) async fn put(
-    tables: &Tables,
-    table: &str,
-    request_id: &str,
-    record: &Value,
-) -> Result<(), String> {
-    let request = json!({ "TableName": table }).to_string();
-    let described = tables
-        .handle("DescribeTable", request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let key_name = string_partition_key(&described["Table"]).ok_or_else(|| {
-        format!(
-            "destination table {table} must be keyed by one string attribute (a partition key of type S and no sort key)"
-        )
-    })?;
-    let mut item = serde_json::Map::new();
-    if let Value::Object(fields) = record {
-        for (name, value) in fields {
-            item.insert(name.clone(), to_attribute(value));
-        }
-    }
-    item.insert(key_name, json!({ "S": request_id }));
-    let request = json!({ "TableName": table, "Item": item }).to_string();
-    tables
-        .handle("PutItem", request.as_bytes())
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
-/// The name of the table's key when it is one string partition key.
-fn string_partition_key(table: &Value) -> Option<String> {
-    let [key] = table["KeySchema"].as_array()?.as_slice() else {
-        return None;
-    };
-    let name = key["AttributeName"].as_str()?;
-    let is_string = table["AttributeDefinitions"]
-        .as_array()?
-        .iter()
-        .any(|d| d["AttributeName"] == name && d["AttributeType"] == "S");
-    is_string.then(|| name.to_owned())
 }

@@ -343,8 +343,17 @@ struct Node {
 impl Node {
     /// Opens the node in `dir`, with `functions` (name → component) and `pending_events_max`.
     async fn open(dir: TempDir, functions: &[(&str, &str)], pending_events_max: usize) -> Node {
-        let store = Store::open(&dir.0.join("store"), store::StoreOptions::default())
-            .expect("open the store");
+        // A queue stopped just before may still hold the store while its aborted tasks end.
+        let deadline = Instant::now() + WAIT_MAX;
+        let store = loop {
+            match Store::open(&dir.0.join("store"), store::StoreOptions::default()) {
+                Ok(store) => break store,
+                Err(store::StoreError::Locked { .. }) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(error) => panic!("open the store: {error}"),
+            }
+        };
         let tables = Tables::open(
             store,
             tables::TablesConfig {
@@ -376,7 +385,9 @@ impl Node {
             pending_bytes_max: 1 << 30,
             in_flight_max: 4,
         };
-        let invoker = AsyncInvoker::open(context, config).expect("open the queue");
+        let invoker = AsyncInvoker::open(context, config)
+            .expect("open the queue")
+            .with_destination_backoff_ms((1, 5));
         invoker.apply(&spec);
         Node {
             invoker,
@@ -658,4 +669,171 @@ async fn pending_events_are_bounded_and_survive_a_restart() {
         .collect();
     ns.sort_by_key(|n| n.to_string());
     assert_eq!(ns, [&json!("1"), &json!("2")]);
+}
+
+/// The keys of the store's entries in `range` (the events or the outbox), as text.
+fn keys_in(tables: &Tables, (start, end): ([u8; 2], [u8; 2])) -> Vec<String> {
+    let read = tables.store().read().expect("read the store");
+    read.range(
+        std::ops::Bound::Included(&start[..]),
+        std::ops::Bound::Excluded(&end[..]),
+        false,
+    )
+    .expect("range")
+    .map(|entry| stored::key_text(&entry.expect("an entry").0))
+    .collect()
+}
+
+/// Waits until `condition` holds of the reports (at most [`WAIT_MAX`]).
+async fn wait_for_reports(node: &Node, what: &str, condition: impl Fn(&[AsyncReport]) -> bool) {
+    let deadline = Instant::now() + WAIT_MAX;
+    loop {
+        if condition(&lock(&node.reports)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waiting for {what}; reports: {:?}",
+            lock(&node.reports)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A record whose table cannot take it is never dropped: it is written again and again, each
+/// failure reported, stays in the store across a restart, and lands once the table is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_that_cannot_be_written_stays_in_the_store_across_a_restart() {
+    const N_FAILURES: usize = 12;
+    let node = Node::open(TempDir::new(), &[("tester", "test_handler.wasm")], 100).await;
+    let request = json!({ "TableName": "failures" }).to_string();
+    node.tables
+        .handle("DeleteTable", request.as_bytes())
+        .await
+        .expect("DeleteTable");
+    let worker = tokio::spawn({
+        let invoker = node.invoker.clone();
+        async move { invoker.run().await }
+    });
+    let request_id = node
+        .enqueue("tester", json!({"action": "error"}))
+        .await
+        .expect("queued");
+    wait_for_reports(&node, "repeated destination failures", |reports| {
+        reports
+            .iter()
+            .filter(|r| matches!(r, AsyncReport::DestinationFailed { .. }))
+            .count()
+            >= N_FAILURES
+    })
+    .await;
+    worker.abort();
+    let _ = worker.await;
+    assert_eq!(
+        keys_in(&node.tables, stored::outbox_range()),
+        std::slice::from_ref(&request_id)
+    );
+    assert!(
+        !lock(&node.reports)
+            .iter()
+            .any(|r| matches!(r, AsyncReport::GivenUp { .. })),
+        "not said to be in its table: {:?}",
+        lock(&node.reports)
+    );
+
+    // Restarted: the table is made again (the manifest still declares it), and the record lands.
+    let Node {
+        invoker,
+        tables,
+        dir,
+        ..
+    } = node;
+    drop((invoker, tables));
+    let reopened = Node::open(dir, &[("tester", "test_handler.wasm")], 100).await;
+    let worker = tokio::spawn({
+        let invoker = reopened.invoker.clone();
+        async move { invoker.run().await }
+    });
+    let items = reopened.wait_for_items("failures", 1).await;
+    assert_eq!(attribute(&items[0], &["id"]), &json!(request_id));
+    let deadline = Instant::now() + WAIT_MAX;
+    while !keys_in(&reopened.tables, stored::outbox_range()).is_empty() {
+        assert!(Instant::now() < deadline, "the outbox empties");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    worker.abort();
+}
+
+/// A stored event or outbox record that does not decode is reported with its key and left in
+/// place; the queue opens, runs the rest, and does not panic.
+#[tokio::test(flavor = "multi_thread")]
+async fn unreadable_stored_values_are_reported_and_left_in_place() {
+    let node = Node::open(TempDir::new(), &[], 100).await;
+    let not_json = OutboxEntry {
+        function: "tester".to_owned(),
+        table: "failures".to_owned(),
+        condition: "Success".to_owned(),
+        record: Bytes::from_static(b"{not json"),
+    };
+    let entries = [
+        (outbox_key(&event_key(1, "bad-record")), not_json.encode()),
+        (outbox_key(&event_key(2, "bad-entry")), b"\x07?".to_vec()),
+        (event_key(3, "bad-event"), b"\x01short".to_vec()),
+    ];
+    let write = entries.clone();
+    node.tables
+        .store()
+        .write(move |txn| {
+            for (key, value) in &write {
+                txn.put(key, value)?;
+            }
+            Ok::<(), store::StoreError>(())
+        })
+        .await
+        .and_then(|result| result)
+        .expect("write the entries");
+    let Node {
+        invoker,
+        tables,
+        dir,
+        ..
+    } = node;
+    drop((invoker, tables));
+
+    let node = Node::open(dir, &[("tester", "test_handler.wasm")], 100).await;
+    assert_eq!(
+        node.invoker.n_pending(),
+        0,
+        "the unreadable event is not queued"
+    );
+    let worker = tokio::spawn({
+        let invoker = node.invoker.clone();
+        async move { invoker.run().await }
+    });
+    // The queue still works.
+    node.enqueue("tester", json!({"action": "raw", "n": 1}))
+        .await
+        .expect("queued");
+    node.wait_for_items("successes", 1).await;
+    wait_for_reports(&node, "the three unreadable values", |reports| {
+        let keys: BTreeSet<&str> = reports
+            .iter()
+            .filter_map(|r| match r {
+                AsyncReport::Unreadable { key, .. } => Some(key.as_str()),
+                _ => None,
+            })
+            .collect();
+        keys == BTreeSet::from(["bad-record", "bad-entry", "bad-event"])
+    })
+    .await;
+    assert!(!worker.is_finished(), "the worker runs on");
+    worker.abort();
+    let read = node.tables.store().read().expect("read");
+    for (key, value) in &entries {
+        assert_eq!(
+            read.get(key).expect("get").as_deref(),
+            Some(&value[..]),
+            "left in place"
+        );
+    }
 }
