@@ -1,8 +1,10 @@
 //! A loaded function: compiled, linked and pre-instantiated once, then instantiated fresh
 //! for every invocation.
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
@@ -82,9 +84,6 @@ pub(crate) struct FunctionInner {
     pub(crate) loaded_at: SystemTime,
     pub(crate) outbound: Arc<OutboundPolicy>,
     pub(crate) pre: Pre,
-    pub(crate) init_duration: Duration,
-    /// Still waiting for its first invocation (which reports `Init Duration`).
-    pub(crate) cold: AtomicBool,
 }
 
 pub(crate) enum Pre {
@@ -119,7 +118,6 @@ impl Runtime {
         wasm: &[u8],
         tier: Tier,
     ) -> Result<Function, LoadError> {
-        let start = Instant::now();
         let loaded_at = SystemTime::now();
         if config.memory_mb == 0 || config.memory_mb > limits::WASM_MEMORY_MB_MAX {
             return Err(LoadError::Memory {
@@ -156,8 +154,6 @@ impl Runtime {
             loaded_at,
             outbound: Arc::new(outbound),
             pre,
-            init_duration: start.elapsed(),
-            cold: AtomicBool::new(true),
         };
         Ok(Function {
             inner: Arc::new(inner),
@@ -189,7 +185,6 @@ pub(crate) struct Run {
     pub(crate) started_at: SystemTime,
     pub(crate) start: Instant,
     pub(crate) deadline: Instant,
-    pub(crate) cold: bool,
 }
 
 /// The error a guest is interrupted with when its deadline passes.
@@ -283,14 +278,12 @@ impl Function {
             }
             Ok(UpdateDeadline::Yield(1))
         });
-        let cold = inner.cold.swap(false, Ordering::Relaxed);
         Run {
             store,
             logs,
             started_at: SystemTime::now(),
             start,
             deadline,
-            cold,
         }
     }
 
@@ -347,7 +340,11 @@ impl Function {
             memory_mb: self.inner.memory_mb,
             started_at: run.started_at,
             duration,
-            init_duration: run.cold.then_some(self.inner.init_duration),
+            // Invariant: a wasm function's code is compiled, linked and pre-instantiated before
+            // it takes any invocation (`Runtime::load` returns it ready), so no invocation waits
+            // for it: none is a cold start. Each invocation's own instantiation is in its
+            // `duration`, like any other part of its run.
+            init_duration: None,
             peak_memory_bytes,
             logs: run.logs.finish(),
         }

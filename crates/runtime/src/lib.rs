@@ -6,6 +6,13 @@
 //! then gets a fresh instance in a fresh store, so no state survives between invocations, and
 //! a trap, a timeout or a memory blow-up ends that invocation only.
 //!
+//! A cold start is an invocation that waited for its function's code to be made ready, and its
+//! `Init Duration` ([`Report::init_duration`]) is how long it waited. A wasm function takes no
+//! invocation before `Runtime::load` has made its code ready, so no wasm invocation is a cold
+//! start: not the first after a load, nor the first after an upgrade from baseline to optimized
+//! code. Compile time is the control plane's (the old code serves meanwhile); the fresh
+//! instance each invocation gets is part of that invocation's duration.
+//!
 //! The runtime knows nothing about routes, triggers or tables: it is handed an event (or an HTTP
 //! request) and gives back an [`Invocation`]. Capabilities beyond WASI, such as the app's tables,
 //! are handed to it as traits ([`TableService`], [`ConnectionService`]).

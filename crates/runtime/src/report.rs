@@ -23,7 +23,11 @@ pub struct Report {
     pub started_at: SystemTime,
     /// From the start of instantiation to the end of the handler.
     pub duration: Duration,
-    /// Set on the first invocation of a newly loaded function: the time its code took to load.
+    /// Set on a cold start, an invocation that waited for its function's code to be made ready:
+    /// how long it waited (`Init Duration`; metering counts these as cold starts). A process
+    /// function's invocation that starts an execution environment waits for its init; a wasm
+    /// function's code is ready before it takes any invocation, so a wasm invocation has none,
+    /// also after a reload or an upgrade from baseline to optimized code.
     pub init_duration: Option<Duration>,
     pub peak_memory_bytes: u64,
     pub logs: Vec<LogLine>,
