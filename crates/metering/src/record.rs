@@ -14,8 +14,9 @@ pub struct UsageRecord {
     pub function: String,
     /// What invoked it.
     pub source: Source,
-    /// Time spent loading the function's code before this invocation (a cold start), in
-    /// microseconds; 0 on a warm start.
+    /// How long this invocation waited for its code to be made ready (a cold start: a process
+    /// function's new execution environment), in microseconds; 0 when it waited for none, which
+    /// is always the case for wasm functions, whose code is ready before they take invocations.
     pub init_us: u64,
     /// The invocation's run time, in microseconds.
     pub duration_us: u64,
