@@ -13,7 +13,8 @@
 //!
 //! The edge's timeouts and caps are configuration handed in where a node starts
 //! ([`EdgeLimits`]): [`server::ServerConfig`] per listener, [`body::BodyBudget`] for the node's
-//! buffered request bodies. Production values live in [`limits`].
+//! buffered request bodies, [`websocket::WebSocketLimits`] in the connection registry.
+//! Production values live in [`limits`].
 //!
 //! All read an immutable [`app::AppSnapshot`] that the control plane swaps atomically; nothing
 //! on the request path parses configuration or takes a lock shared across requests.
@@ -38,6 +39,8 @@ pub struct EdgeLimits {
     pub server: server::ServerConfig,
     /// Request bodies: the read deadline and the node's budget of buffered bytes.
     pub bodies: body::BodyConfig,
+    /// The WebSocket API: outboxes, send and idle timeouts, connections (held by the registry).
+    pub websocket: websocket::WebSocketLimits,
 }
 
 impl EdgeLimits {
@@ -46,6 +49,7 @@ impl EdgeLimits {
         EdgeLimits {
             server: server::ServerConfig::production(),
             bodies: body::BodyConfig::production(),
+            websocket: websocket::WebSocketLimits::production(),
         }
     }
 }

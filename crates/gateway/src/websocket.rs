@@ -6,12 +6,20 @@
 //! A connection's life:
 //! 1. The upgrade request runs `$connect` (when routed) before the handshake completes; a non-2xx
 //!    answer refuses the upgrade with that status, a failed invocation with API Gateway's 500.
-//! 2. After the handshake the connection is registered, and one task reads its frames and writes
-//!    what was posted to it. Each message invokes its route's function in a task of its own (at most
-//!    [`WEBSOCKET_MESSAGES_IN_FLIGHT_MAX`] at once per connection); the function's return value is
-//!    not sent back (API Gateway sends it only with a route response, which rondo does not model).
+//! 2. After the handshake the connection is registered, and one task (owned by the registry) reads
+//!    its frames and writes what was posted to it. Each message invokes its route's function in a
+//!    task of its own, owned by the connection's task (at most `messages_in_flight_max` at once;
+//!    past that the client is not read); the function's return value is not sent back (API
+//!    Gateway sends it only with a route response, which rondo does not model).
+//!    Posted messages wait in a per-connection outbox bounded by bytes and by count; a write to
+//!    the client that takes longer than the send timeout closes the connection (1001), so a
+//!    client that stops reading cannot pin its task; the idle and lifetime timers and
+//!    `DeleteConnection` act during a write too.
 //! 3. When either side closes, or the connection is idle or old past API Gateway's limits, it is
 //!    removed from the registry (posting to it answers 410) and `$disconnect` runs, best effort.
+//!    Its messages' invocations still running go on (as on AWS, a disconnect does not cancel a
+//!    Lambda invocation) and the task awaits them, at most `routes_drain_timeout`, then aborts
+//!    them. At the node's shutdown [`Connections::close_all`] closes every connection (1001).
 //!
 //! Every message reads the current snapshot, so a reload changes routes under open connections.
 
@@ -29,7 +37,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use runtime::{ConnectionService, InvokeMeta};
 use serde_json::json;
-use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -40,8 +48,10 @@ pub use event::STAGE;
 pub use registry::Connections;
 
 use crate::limits::{
-    WEBSOCKET_FRAME_BYTES_MAX, WEBSOCKET_IDLE_S_MAX, WEBSOCKET_LIFETIME_S_MAX,
-    WEBSOCKET_MESSAGE_BYTES_MAX, WEBSOCKET_MESSAGES_IN_FLIGHT_MAX,
+    WEBSOCKET_CONNECTIONS_MAX, WEBSOCKET_FRAME_BYTES_MAX, WEBSOCKET_IDLE_S_MAX,
+    WEBSOCKET_LIFETIME_S_MAX, WEBSOCKET_MESSAGE_BYTES_MAX, WEBSOCKET_MESSAGES_IN_FLIGHT_MAX,
+    WEBSOCKET_OUTBOX_BYTES_MAX, WEBSOCKET_OUTBOX_MESSAGES_MAX, WEBSOCKET_ROUTES_DRAIN_MS_MAX,
+    WEBSOCKET_SEND_TIMEOUT_MS,
 };
 use crate::{payload, responses};
 use event::{Body, ConnectionContext};
@@ -52,6 +62,44 @@ pub(crate) const API_ID: &str = "rondo";
 
 /// How long closing waits for the client's half of the closing handshake.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// The WebSocket API's limits, held by the [`Connections`] registry.
+/// [`WebSocketLimits::production`] has the values of [`crate::limits`] (API Gateway's where it
+/// has one); tests use small ones.
+#[derive(Debug, Clone)]
+pub struct WebSocketLimits {
+    /// Open connections on the node; past it the upgrade answers 429.
+    pub connections_max: usize,
+    /// Messages and bytes waiting for one client; past either, posting answers 429.
+    pub outbox_messages_max: usize,
+    pub outbox_bytes_max: usize,
+    /// How long writing one message to a client may take before the connection is closed.
+    pub send_timeout: Duration,
+    /// No message either way for this long closes the connection (1001).
+    pub idle_timeout: Duration,
+    /// Every connection is closed after this long (1001).
+    pub lifetime: Duration,
+    /// Messages of one connection whose route invocations run at once.
+    pub messages_in_flight_max: usize,
+    /// How long a closed connection's task waits for its route invocations before aborting them.
+    pub routes_drain_timeout: Duration,
+}
+
+impl WebSocketLimits {
+    /// The limits a node serves with.
+    pub fn production() -> WebSocketLimits {
+        WebSocketLimits {
+            connections_max: WEBSOCKET_CONNECTIONS_MAX,
+            outbox_messages_max: WEBSOCKET_OUTBOX_MESSAGES_MAX,
+            outbox_bytes_max: WEBSOCKET_OUTBOX_BYTES_MAX,
+            send_timeout: Duration::from_millis(WEBSOCKET_SEND_TIMEOUT_MS),
+            idle_timeout: Duration::from_secs(WEBSOCKET_IDLE_S_MAX),
+            lifetime: Duration::from_secs(WEBSOCKET_LIFETIME_S_MAX),
+            messages_in_flight_max: WEBSOCKET_MESSAGES_IN_FLIGHT_MAX,
+            routes_drain_timeout: Duration::from_millis(WEBSOCKET_ROUTES_DRAIN_MS_MAX),
+        }
+    }
+}
 
 /// The route key and function a message goes to, if any: the custom route its JSON body selects
 /// with the API's selection expression, else `$default`.
@@ -131,8 +179,9 @@ pub(crate) async fn accept(
     let upgrade = hyper::upgrade::on(&mut request);
     let snapshot = Arc::clone(snapshot);
     let observer = Arc::clone(observer);
+    let owner = connections.clone();
     let connections = connections.clone();
-    tokio::spawn(async move {
+    owner.spawn(async move {
         // The client may go away between the 101 and the upgrade: nothing was connected.
         let Ok(upgraded) = upgrade.await else { return };
         let stream =
@@ -221,6 +270,11 @@ impl Closed {
             reason: reason.to_owned(),
         }
     }
+
+    /// The connection broke (no closing handshake): nothing more is written to it.
+    fn abnormal() -> Closed {
+        Closed::new(CloseCode::Abnormal, "Connection closed abnormally")
+    }
 }
 
 impl Connection {
@@ -240,23 +294,25 @@ impl Connection {
             self.context.source_ip.clone(),
             self.context.user_agent.clone(),
         );
-        let in_flight = Arc::new(Semaphore::new(WEBSOCKET_MESSAGES_IN_FLIGHT_MAX));
-        let idle = Duration::from_secs(WEBSOCKET_IDLE_S_MAX);
-        let end_of_life = Instant::now() + Duration::from_secs(WEBSOCKET_LIFETIME_S_MAX);
+        let limits = self.connections.limits().clone();
+        let mut stopping = self.connections.stopping();
+        // Each message's route runs here; dropping the set (the task aborted) aborts them.
+        let mut routes = JoinSet::new();
+        let end_of_life = Instant::now() + limits.lifetime;
         let mut last_active = Instant::now();
         let closed = loop {
             let server_close = tokio::select! {
-                frame = stream.next() => match frame {
+                frame = stream.next(), if routes.len() < limits.messages_in_flight_max => match frame {
                     Some(Ok(Message::Text(text))) => {
                         last_active = Instant::now();
                         connection.touch();
-                        self.dispatch(&in_flight, ClientMessage::Text(text.as_str().to_owned())).await;
+                        self.dispatch(&mut routes, ClientMessage::Text(text.as_str().to_owned()));
                         continue;
                     }
                     Some(Ok(Message::Binary(bytes))) => {
                         last_active = Instant::now();
                         connection.touch();
-                        self.dispatch(&in_flight, ClientMessage::Binary(bytes)).await;
+                        self.dispatch(&mut routes, ClientMessage::Binary(bytes));
                         continue;
                     }
                     // Pongs to pings are queued by the protocol and sent with the next write.
@@ -273,22 +329,41 @@ impl Connection {
                     Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
                         Closed::new(CloseCode::Size, "Message too big")
                     }
-                    Some(Err(_)) | None => break Closed::new(CloseCode::Abnormal, "Connection closed abnormally"),
+                    Some(Err(_)) | None => break Closed::abnormal(),
                 },
+                Some(_finished) = routes.join_next(), if !routes.is_empty() => continue,
                 Some(data) = outbox.recv() => {
-                    last_active = Instant::now();
+                    connection.taken(data.len());
                     let message = match String::from_utf8(Vec::from(data)) {
                         Ok(text) => Message::text(text),
                         Err(error) => Message::binary(error.into_bytes()),
                     };
-                    if stream.send(message).await.is_err() {
-                        break Closed::new(CloseCode::Abnormal, "Connection closed abnormally");
+                    // The write races the send timeout and every other reason to close, so a
+                    // client that stops reading cannot hold the task.
+                    let ended = tokio::select! {
+                        sent = tokio::time::timeout(limits.send_timeout, stream.send(message)) => match sent {
+                            Ok(Ok(())) => None,
+                            Ok(Err(_)) => Some(Closed::abnormal()),
+                            Err(_elapsed) => Some(Closed::new(CloseCode::Away, "Send timeout")),
+                        },
+                        () = connection.closing() => Some(Closed::new(CloseCode::Normal, "Connection deleted")),
+                        () = tokio::time::sleep_until(last_active + limits.idle_timeout) => Some(Closed::new(CloseCode::Away, "Idle timeout")),
+                        () = tokio::time::sleep_until(end_of_life) => Some(Closed::new(CloseCode::Away, "Connection lifetime exceeded")),
+                        () = stopped(&mut stopping) => Some(Closed::new(CloseCode::Away, "Going away")),
+                    };
+                    match ended {
+                        None => {
+                            last_active = Instant::now();
+                            continue;
+                        }
+                        Some(closed) if closed.code == u16::from(CloseCode::Abnormal) => break closed,
+                        Some(closed) => closed,
                     }
-                    continue;
                 }
                 () = connection.closing() => Closed::new(CloseCode::Normal, "Connection deleted"),
-                () = tokio::time::sleep_until(last_active + idle) => Closed::new(CloseCode::Away, "Idle timeout"),
+                () = tokio::time::sleep_until(last_active + limits.idle_timeout) => Closed::new(CloseCode::Away, "Idle timeout"),
                 () = tokio::time::sleep_until(end_of_life) => Closed::new(CloseCode::Away, "Connection lifetime exceeded"),
+                () = stopped(&mut stopping) => Closed::new(CloseCode::Away, "Going away"),
             };
             // The server closes: tell the client why, briefly.
             let frame = CloseFrame {
@@ -301,20 +376,24 @@ impl Connection {
         self.connections.remove(&id);
         drop(stream);
         self.disconnect(closed).await;
+        // Messages still running finish (their invocations are bounded by their functions'
+        // timeouts); past the drain bound they are aborted.
+        let drained = tokio::time::timeout(limits.routes_drain_timeout, async {
+            while routes.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            routes.shutdown().await;
+        }
     }
 
-    /// Runs a message's route in a task of its own, once one of the connection's places for
-    /// messages in flight is free.
-    async fn dispatch(&self, in_flight: &Arc<Semaphore>, message: ClientMessage) {
-        let Ok(permit) = Arc::clone(in_flight).acquire_owned().await else {
-            return;
-        };
+    /// Runs a message's route in a task of its own, owned by the connection's task.
+    fn dispatch(&self, routes: &mut JoinSet<()>, message: ClientMessage) {
         let snapshot = Arc::clone(&self.snapshot);
         let observer = Arc::clone(&self.observer);
         let connections = self.connections.clone();
         let context = Arc::clone(&self.context);
-        tokio::spawn(async move {
-            let _permit = permit;
+        routes.spawn(async move {
             let app = snapshot.load_full();
             let request_id = uuid::Uuid::new_v4().to_string();
             let body = message.body();
@@ -366,6 +445,12 @@ impl Connection {
             InvocationSource::Route("$disconnect"),
         );
     }
+}
+
+/// Resolves once the node shuts down.
+async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    // A registry dropped meanwhile stops its connections too.
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// A message from a client, owned so its route can run in a task of its own.

@@ -81,7 +81,10 @@ async fn serve(
     .map_err(|error| anyhow::anyhow!("cannot read the tables' catalog: {error}"))?;
     // The node's WebSocket clients: reached by wasm functions' `connections` import, by
     // `@connections` on the AWS endpoint, and added to by the gateway.
-    let connections = Connections::new();
+    // The edge's production limits (`gateway::limits`): both listeners' servers, one budget of
+    // buffered request bodies, and the WebSocket registry's.
+    let edge = gateway::EdgeLimits::production();
+    let connections = Connections::with_limits(edge.websocket.clone());
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: Some(cache_dir),
         instances_max: runtime::limits::INSTANCES_MAX,
@@ -140,11 +143,9 @@ async fn serve(
     let snapshot = Arc::clone(control.snapshot());
     let gateway_observer = Arc::clone(&observer);
     let gateway_connections = connections.clone();
-    // Both listeners run with the edge's production limits (`gateway::limits`), and share one
-    // budget of buffered request bodies.
-    let edge = gateway::EdgeLimits::production();
     let bodies = gateway::body::BodyBudget::new(edge.bodies.clone());
     let server_config = edge.server.clone();
+    let drain_timeout = edge.server.drain_timeout;
     let gateway_server_config = edge.server;
     let gateway_bodies = bodies.clone();
     let gateway_shutdown = wait_for(shutdown.clone());
@@ -202,7 +203,7 @@ async fn serve(
                 Arc::new(move || triggers.iterator_ages().snapshot())
             },
         }),
-        connections: Some(connections),
+        connections: Some(connections.clone()),
         bodies,
     });
     let aws_shutdown = wait_for(shutdown.clone());
@@ -254,9 +255,12 @@ async fn serve(
     if let Some(watcher) = watcher {
         watcher.abort();
     }
+    // WebSocket clients are closed (1001) and their `$disconnect`s run while the listeners drain.
     let drained = tokio::select! {
-        (gateway, aws) = async { tokio::join!(gateway, aws) } => {
-            gateway.unwrap_or(false) && aws.unwrap_or(false)
+        (gateway, aws, websockets) = async {
+            tokio::join!(gateway, aws, connections.close_all(drain_timeout))
+        } => {
+            gateway.unwrap_or(false) && aws.unwrap_or(false) && websockets
         }
         () = wait_for_ctrl_c() => false,
     };

@@ -6,6 +6,7 @@
 //! and never waits on a client while holding it.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,11 +15,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use bytes::Bytes;
 use runtime::{ConnectionError, ConnectionInfo, ConnectionService};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinSet;
 
-use crate::limits::{
-    WEBSOCKET_CONNECTIONS_MAX, WEBSOCKET_MESSAGE_BYTES_MAX, WEBSOCKET_OUTBOX_MESSAGES_MAX,
-};
+use super::WebSocketLimits;
+use crate::limits::WEBSOCKET_MESSAGE_BYTES_MAX;
 
 /// Shards of the registry: enough that concurrent posts rarely meet on one lock.
 const SHARDS: usize = 32;
@@ -40,13 +41,21 @@ struct Inner {
     shards: Box<[Shard]>,
     hasher: RandomState,
     open: AtomicUsize,
-    max: usize,
+    limits: WebSocketLimits,
+    /// Every connection's task: the registry owns them (reaped as new ones start; closed, then
+    /// aborted past the drain, by [`Connections::close_all`]). Each task holds the registry, so
+    /// they end by closing, not by the registry dropping.
+    tasks: Mutex<JoinSet<()>>,
+    /// Set once the node shuts down: every connection closes with 1001.
+    stopping: watch::Sender<bool>,
 }
 
 /// One open connection as the registry holds it: how to reach its writer, and what
 /// `GetConnection` reports.
 pub(crate) struct Connection {
     outbox: mpsc::Sender<Bytes>,
+    /// Bytes in `outbox` (posted, not yet taken by the connection's task).
+    outbox_bytes: AtomicUsize,
     /// Told when the connection is to be closed from the server's side (`DeleteConnection`).
     closing: Notify,
     connected_at: SystemTime,
@@ -68,21 +77,81 @@ pub(crate) struct Registered {
 pub(crate) struct TooManyConnections(pub usize);
 
 impl Connections {
-    /// An empty registry holding at most [`WEBSOCKET_CONNECTIONS_MAX`] connections.
+    /// An empty registry with the production limits ([`WebSocketLimits::production`]).
     pub fn new() -> Connections {
-        Connections::with_max(WEBSOCKET_CONNECTIONS_MAX)
+        Connections::with_limits(WebSocketLimits::production())
     }
 
-    /// An empty registry holding at most `max` connections.
-    pub fn with_max(max: usize) -> Connections {
+    /// An empty registry whose connections have these limits.
+    pub fn with_limits(limits: WebSocketLimits) -> Connections {
+        assert!(
+            limits.outbox_bytes_max >= WEBSOCKET_MESSAGE_BYTES_MAX
+                && limits.outbox_messages_max > 0,
+            "an empty outbox takes a message of the largest size"
+        );
         Connections {
             inner: Arc::new(Inner {
                 shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
                 hasher: RandomState::new(),
                 open: AtomicUsize::new(0),
-                max,
+                limits,
+                tasks: Mutex::new(JoinSet::new()),
+                stopping: watch::Sender::new(false),
             }),
         }
+    }
+
+    /// The limits every connection of this registry has.
+    pub fn limits(&self) -> &WebSocketLimits {
+        &self.inner.limits
+    }
+
+    /// The ids of the open connections (for diagnostics and tests).
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        for shard in &self.inner.shards {
+            let shard = shard
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            ids.extend(shard.keys().cloned());
+        }
+        ids
+    }
+
+    /// Runs a connection's task, owned by the registry. Finished tasks are reaped here.
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task);
+    }
+
+    /// Resolves when the node shuts down.
+    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
+    }
+
+    /// Closes every connection (1001, "Going away") and waits for their tasks, which run
+    /// `$disconnect`, at most `drain`; tasks still running then are aborted. Returns whether all
+    /// finished in time. For the node's shutdown, after its listeners stopped accepting.
+    pub async fn close_all(&self, drain: Duration) -> bool {
+        self.inner.stopping.send_replace(true);
+        let mut tasks = std::mem::take(
+            &mut *self
+                .inner
+                .tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let drained =
+            tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} })
+                .await
+                .is_ok();
+        tasks.shutdown().await;
+        drained
     }
 
     /// How many connections are open.
@@ -99,9 +168,10 @@ impl Connections {
     pub(crate) fn reserve(&self) -> Result<Place, TooManyConnections> {
         let inner = &self.inner;
         let taken = inner.open.fetch_add(1, Ordering::AcqRel);
-        if taken >= inner.max {
+        let max = inner.limits.connections_max;
+        if taken >= max {
             inner.open.fetch_sub(1, Ordering::AcqRel);
-            return Err(TooManyConnections(inner.max));
+            return Err(TooManyConnections(max));
         }
         Ok(Place {
             connections: self.clone(),
@@ -116,9 +186,10 @@ impl Connections {
         source_ip: String,
         user_agent: String,
     ) -> Registered {
-        let (sender, receiver) = mpsc::channel(WEBSOCKET_OUTBOX_MESSAGES_MAX);
+        let (sender, receiver) = mpsc::channel(self.inner.limits.outbox_messages_max);
         let connection = Arc::new(Connection {
             outbox: sender,
+            outbox_bytes: AtomicUsize::new(0),
             closing: Notify::new(),
             connected_at,
             last_active_ms: AtomicU64::new(epoch_ms(connected_at)),
@@ -171,17 +242,34 @@ impl ConnectionService for Connections {
             });
         }
         let connection = self.find(connection_id)?;
+        let size = data.len();
+        let limits = &self.inner.limits;
+        let bytes_max = limits.outbox_bytes_max;
+        let has_room =
+            connection
+                .outbox_bytes
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                    (queued + size <= bytes_max).then_some(queued + size)
+                });
+        if has_room.is_err() {
+            return Err(ConnectionError::LimitExceeded(format!(
+                "the connection {connection_id} has {bytes_max} bytes of messages waiting; the client is not reading"
+            )));
+        }
         match connection.outbox.try_send(data) {
             Ok(()) => {
                 connection.touch();
                 Ok(())
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
+                connection.taken(size);
                 Err(ConnectionError::LimitExceeded(format!(
-                    "the connection {connection_id} has {WEBSOCKET_OUTBOX_MESSAGES_MAX} messages waiting; the client is not reading"
+                    "the connection {connection_id} has {} messages waiting; the client is not reading",
+                    limits.outbox_messages_max
                 )))
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
+                connection.taken(size);
                 Err(ConnectionError::Gone(connection_id.to_owned()))
             }
         }
@@ -208,6 +296,11 @@ impl ConnectionService for Connections {
 }
 
 impl Connection {
+    /// `size` bytes left the outbox (taken by the connection's task, or never queued).
+    pub(crate) fn taken(&self, size: usize) {
+        self.outbox_bytes.fetch_sub(size, Ordering::AcqRel);
+    }
+
     /// Records activity now (a message either way).
     pub(crate) fn touch(&self) {
         self.last_active_ms
@@ -304,7 +397,7 @@ mod tests {
     fn a_full_outbox_is_limit_exceeded_and_a_large_message_too_large() {
         let connections = Connections::new();
         let _registered = registered(&connections, "a=");
-        for _ in 0..WEBSOCKET_OUTBOX_MESSAGES_MAX {
+        for _ in 0..connections.limits().outbox_messages_max {
             connections.post("a=", Bytes::from_static(b"x")).unwrap();
         }
         let error = connections
@@ -322,6 +415,29 @@ mod tests {
         );
     }
 
+    /// Issue 13, defect 5: the outbox is bounded by bytes as well as by messages, and bytes the
+    /// connection's task takes out make room again.
+    #[tokio::test]
+    async fn issue_13_an_outbox_full_of_bytes_is_limit_exceeded() {
+        let mut limits = WebSocketLimits::production();
+        limits.outbox_bytes_max = 2 * WEBSOCKET_MESSAGE_BYTES_MAX;
+        let connections = Connections::with_limits(limits);
+        let mut registered = registered(&connections, "a=");
+        let large = Bytes::from(vec![b'x'; WEBSOCKET_MESSAGE_BYTES_MAX]);
+        connections.post("a=", large.clone()).unwrap();
+        connections.post("a=", large.clone()).unwrap();
+        let error = connections
+            .post("a=", Bytes::from_static(b"x"))
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConnectionError::LimitExceeded(message) if message.contains("bytes")),
+            "{error:?}"
+        );
+        let taken = registered.outbox.recv().await.unwrap();
+        registered.connection.taken(taken.len());
+        connections.post("a=", large).unwrap();
+    }
+
     #[tokio::test]
     async fn delete_forgets_the_connection_and_tells_its_task() {
         let connections = Connections::new();
@@ -334,7 +450,9 @@ mod tests {
 
     #[test]
     fn places_are_limited_and_given_back() {
-        let connections = Connections::with_max(2);
+        let mut limits = WebSocketLimits::production();
+        limits.connections_max = 2;
+        let connections = Connections::with_limits(limits);
         let first = connections.reserve().unwrap();
         let _second = connections.reserve().unwrap();
         assert_eq!(connections.reserve().err(), Some(TooManyConnections(2)));

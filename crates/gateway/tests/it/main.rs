@@ -5,3 +5,4 @@
 mod body;
 mod server;
 mod support;
+mod websocket;

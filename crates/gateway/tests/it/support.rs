@@ -177,7 +177,6 @@ pub struct Recorder {
     pub finished: tokio::sync::Notify,
 }
 
-#[expect(dead_code, reason = "the WebSocket tests wait on it")]
 impl Recorder {
     /// Waits until an invocation of `route` has finished, at most `limit`.
     pub async fn wait_for(&self, route: &str, limit: Duration) -> bool {
@@ -210,7 +209,6 @@ impl Observer for Recorder {
 }
 
 /// The gateway with `app`, its own WebSocket registry, body budget and recorder.
-#[expect(dead_code, reason = "the WebSocket tests read them")]
 pub struct Gateway {
     pub server: Running,
     pub connections: Connections,
