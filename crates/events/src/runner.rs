@@ -46,6 +46,14 @@ pub enum TriggerEvent {
         attempt: u32,
         error: String,
     },
+    /// A shard's checkpoint cannot be read (the store failed, or the stored value is corrupt:
+    /// the error names its key). The shard delivers nothing, since it cannot know where to
+    /// resume; it reads the checkpoint again after a backoff, and reports each failure.
+    CheckpointUnreadable {
+        trigger: String,
+        shard: String,
+        error: String,
+    },
     /// A batch failed for good: its description is in the on-failure table `destination`
     /// (reported once it is written), or, with no destination, the records are skipped.
     Discarded {
@@ -307,22 +315,29 @@ async fn run_shard(
     };
     let store = context.tables.store().clone();
     let mut commits = store.commits();
-    let mut next = match checkpoint::load(&store, &plan.name, place) {
-        Ok(Some(next)) => next,
-        Ok(None) => {
-            let start = match plan.starting_position {
-                StartingPosition::TrimHorizon => 0,
-                StartingPosition::Latest => stream.latest + 1,
-            };
-            // Fix LATEST now, so a restart does not skip what was written meanwhile.
-            if let Err(error) = checkpoint::save(&store, &plan.name, place, start).await {
-                tracing::warn!(trigger = %plan.name, %error, "cannot save the checkpoint");
+    let mut next = loop {
+        match checkpoint::load(&store, &plan.name, place) {
+            Ok(Some(next)) => break next,
+            Ok(None) => {
+                let start = match plan.starting_position {
+                    StartingPosition::TrimHorizon => 0,
+                    StartingPosition::Latest => stream.latest + 1,
+                };
+                // Fix LATEST now, so a restart does not skip what was written meanwhile.
+                if let Err(error) = checkpoint::save(&store, &plan.name, place, start).await {
+                    tracing::warn!(trigger = %plan.name, %error, "cannot save the checkpoint");
+                }
+                break start;
             }
-            start
-        }
-        Err(error) => {
-            tracing::warn!(trigger = %plan.name, %error, "cannot read the checkpoint");
-            return;
+            Err(error) => {
+                // Never guess a starting point: that would skip records or deliver them again.
+                (context.report)(TriggerEvent::CheckpointUnreadable {
+                    trigger: plan.name.clone(),
+                    shard: lane_name.clone(),
+                    error: error.to_string(),
+                });
+                tokio::time::sleep(Duration::from_millis(RETRY_BACKOFF_MS_MAX)).await;
+            }
         }
     };
     loop {

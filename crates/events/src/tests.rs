@@ -566,3 +566,52 @@ async fn a_failure_record_that_cannot_be_written_holds_the_shard() {
         node.reports()
     );
 }
+
+/// A checkpoint that cannot be read stops its shard loudly: the trigger reports it (naming the
+/// key) and delivers nothing, rather than guessing where to resume.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_checkpoint_is_reported_and_delivers_nothing() {
+    let node = Node::open().await;
+    node.triggers.apply(&manifest(&trigger("a", 1)));
+    node.write(&[("a0", "a")]).await;
+    let before = node.wait_for(&["a0"]).await;
+    node.triggers.stop().await;
+
+    // Every checkpoint becomes three bytes instead of eight.
+    let store = node.tables.store().clone();
+    let prefix = [store::keyspace::Area::Checkpoints.prefix()];
+    store
+        .write(move |txn| -> Result<(), store::StoreError> {
+            let keys: Vec<Vec<u8>> = txn
+                .range(
+                    std::ops::Bound::Included(&prefix[..]),
+                    std::ops::Bound::Excluded(&[prefix[0] + 1][..]),
+                    false,
+                )?
+                .map(|entry| entry.map(|(key, _)| key))
+                .collect::<Result<_, _>>()?;
+            assert!(!keys.is_empty(), "the trigger saved a checkpoint");
+            for key in keys {
+                txn.put(&key, b"bad")?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("the store writes")
+        .expect("the checkpoints are rewritten");
+
+    node.triggers.apply(&manifest(&trigger("a", 1)));
+    node.write(&[("a1", "a")]).await;
+    node.wait_for_reports("an unreadable checkpoint", |reports| {
+        reports.iter().any(|report| {
+            matches!(report, TriggerEvent::CheckpointUnreadable { error, .. } if error.contains("\\x04"))
+        })
+    })
+    .await;
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(
+        node.log().await,
+        before,
+        "nothing is delivered from a guessed place"
+    );
+}

@@ -451,6 +451,13 @@ fn report_trigger(event: TriggerEvent) {
         } => printer::error_line(&format!(
             "trigger {trigger}: cannot write a failed batch's description from {shard} to table {table} (attempt {attempt}): {error}; the shard waits and the write is tried again"
         )),
+        TriggerEvent::CheckpointUnreadable {
+            trigger,
+            shard,
+            error,
+        } => printer::error_line(&format!(
+            "trigger {trigger}: cannot read the checkpoint of {shard}: {error}; the shard delivers nothing until it can, and reads it again"
+        )),
         TriggerEvent::Discarded {
             trigger,
             shard,
