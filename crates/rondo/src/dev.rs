@@ -370,6 +370,10 @@ fn print_banner(
 
 /// Runs the app's triggers (restarting changed ones) and warns about risky settings.
 fn start_triggers(triggers: &Triggers, spec: &manifest::AppSpec) {
+    // What the manifest declares that this release does not act on.
+    for warning in &spec.warnings {
+        printer::error_line(&format!("warning: {warning}"));
+    }
     for warning in events::warnings(spec) {
         printer::error_line(&format!("warning: {warning}"));
     }

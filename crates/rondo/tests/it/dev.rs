@@ -60,6 +60,20 @@ fn a_missing_static_folder_is_one_line() {
     assert!(stderr.contains("public"), "{stderr}");
 }
 
+/// What the manifest declares but this release does not act on is printed at load, naming
+/// the file, line and column, and the app still starts.
+#[test]
+fn inert_declarations_are_printed_as_warnings() {
+    let text = manifest(&[("f", "f.wasm", "")], &[]) + "\n[queue.orders]\n";
+    let app = App::new(&text, &[("f.wasm", test_wasm("test_handler.wasm"))]);
+    let dev = Dev::start(&app);
+    dev.wait_output("the queue's warning", |_, stderr| {
+        stderr.lines().any(|line| {
+            line.starts_with("warning: ") && line.contains("rondo.toml:9:1: queue \"orders\"")
+        })
+    });
+}
+
 #[test]
 fn manifest_errors_name_file_line_and_column() {
     let text = "[app]\nname = \"t\"\n\n[function.f]\nwasm = \"f.wasm\"\ntimeout_ms = 0\n";
