@@ -174,6 +174,25 @@ mod tests {
         assert_eq!(body["message"], "the connection c= is gone");
     }
 
+    /// Issue 13, defect 5: a post past the outbox's byte bound answers 429
+    /// `LimitExceededException`, though far fewer messages than the count bound wait.
+    #[test]
+    fn issue_13_posting_past_the_byte_bound_answers_429_limit_exceeded() {
+        let mut limits = crate::websocket::WebSocketLimits::production();
+        limits.outbox_bytes_max = WEBSOCKET_MESSAGE_BYTES_MAX;
+        let connections = Connections::with_limits(limits);
+        let _open = connections.register("c=", SystemTime::now(), "ip".to_owned(), "ua".to_owned());
+        let message = Bytes::from(vec![b'x'; WEBSOCKET_MESSAGE_BYTES_MAX]);
+        let posted = handle(&connections, &Method::POST, "c=", message.clone());
+        assert_eq!(posted.status(), StatusCode::OK);
+        let refused = handle(&connections, &Method::POST, "c=", message);
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            refused.headers()["x-amzn-errortype"],
+            "LimitExceededException"
+        );
+    }
+
     #[test]
     fn times_are_iso8601_with_milliseconds() {
         let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_588_277_433_236);
