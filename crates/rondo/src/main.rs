@@ -7,7 +7,6 @@ mod cli;
 mod cost;
 mod dev;
 mod invoke;
-mod observer;
 mod printer;
 
 use std::process::ExitCode;

@@ -7,9 +7,10 @@
 )]
 
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 
+use node::InvocationLog;
 use runtime::{InvokeError, Report};
 
 /// Invocation logs waiting for the terminal; past this they are dropped and counted.
@@ -28,12 +29,10 @@ pub struct LogPrinter {
     sender: SyncSender<String>,
     dropped: AtomicU64,
     quiet: bool,
-    /// The app's billing granularity; it may change on reload.
-    billing_granularity_ms: AtomicU32,
 }
 
 impl LogPrinter {
-    pub fn start(quiet: bool, billing_granularity_ms: u32) -> LogPrinter {
+    pub fn start(quiet: bool) -> LogPrinter {
         let (sender, receiver) = mpsc::sync_channel::<String>(LOG_QUEUE_DEPTH_MAX);
         std::thread::Builder::new()
             .name("rondo-log".to_owned())
@@ -54,13 +53,7 @@ impl LogPrinter {
             sender,
             dropped: AtomicU64::new(0),
             quiet,
-            billing_granularity_ms: AtomicU32::new(billing_granularity_ms),
         }
-    }
-
-    pub fn set_billing_granularity_ms(&self, granularity_ms: u32) {
-        self.billing_granularity_ms
-            .store(granularity_ms, Ordering::Relaxed);
     }
 
     fn send(&self, text: String) {
@@ -79,10 +72,15 @@ impl LogPrinter {
     }
 }
 
-impl LogPrinter {
-    /// Prints an invocation's log (START, its lines, END, REPORT), or one line for an
-    /// invocation a limit refused (it never started).
-    pub fn invocation(&self, report: &Report, error: Option<&InvokeError>) {
+impl InvocationLog for LogPrinter {
+    /// Prints an invocation's log (START, its lines, END, REPORT, its billed duration at the
+    /// app's granularity), or one line for an invocation a limit refused (it never started).
+    fn invocation(
+        &self,
+        report: &Report,
+        error: Option<&InvokeError>,
+        billing_granularity_ms: u32,
+    ) {
         if self.quiet {
             return;
         }
@@ -96,10 +94,7 @@ impl LogPrinter {
             return;
         }
         let mut text = String::with_capacity(256);
-        report.write_log(
-            self.billing_granularity_ms.load(Ordering::Relaxed),
-            &mut text,
-        );
+        report.write_log(billing_granularity_ms, &mut text);
         if let Some(error) = error {
             let detail = serde_json::json!({
                 "errorType": error.error_type(),
