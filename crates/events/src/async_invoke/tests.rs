@@ -1,11 +1,9 @@
 //! The async invoker: its store format and retry rules on their own, then the whole queue on a
 //! real store and tables, running the test components (`test_handler.wasm`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use app::{AppFunction, AppSnapshot, Code, RouteTable};
-use runtime::{FunctionConfig, Report, Runtime, RuntimeConfig, Tier};
 use serde_json::{Value, json};
 
 use super::policy::{after_attempt, expired};
@@ -13,6 +11,7 @@ use super::record::invocation_record;
 use super::stored::{event_key, outbox_key};
 use super::*;
 use crate::limits::{ASYNC_ERROR_MESSAGE_BYTES_MAX, ASYNC_RECORD_BYTES_MAX};
+use crate::tests::{NoObserver, TempDir, snapshot};
 
 const SECOND_MS: u64 = 1000;
 /// How long a test waits for the worker: a bound, not a speed expectation.
@@ -278,35 +277,6 @@ fn an_invocation_record_too_large_for_an_item_loses_its_payloads() {
 // The queue on a store, with real functions
 // ---------------------------------------------------------------------------------------------
 
-/// A folder under the system's temporary folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!("rondo-async-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("create a temporary folder");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct NoObserver;
-
-impl Observer for NoObserver {
-    fn invocation_finished(
-        &self,
-        _report: &Report,
-        _error: Option<&InvokeError>,
-        _source: InvocationSource<'_>,
-    ) {
-    }
-}
-
 const MANIFEST: &str = r#"
 [app]
 name = "async"
@@ -375,7 +345,13 @@ impl Node {
         let sink = Arc::clone(&reports);
         let context = AsyncContext {
             tables: tables.clone(),
-            snapshot: snapshot(functions),
+            snapshot: snapshot(
+                None,
+                &functions
+                    .iter()
+                    .map(|(name, wasm)| (*name, *wasm, &[][..]))
+                    .collect::<Vec<_>>(),
+            ),
             observer: Arc::new(NoObserver),
             report: Arc::new(move |report| lock(&sink).push(report)),
         };
@@ -441,53 +417,6 @@ impl Node {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-}
-
-/// An app snapshot of the given functions, each a test component loaded with baseline code.
-fn snapshot(functions: &[(&str, &str)]) -> SharedSnapshot {
-    let runtime = Runtime::new(&RuntimeConfig {
-        cache_dir: None,
-        instances_max: 4,
-        tables: None,
-        connections: None,
-    })
-    .expect("the runtime starts");
-    let functions = functions
-        .iter()
-        .map(|(name, wasm)| {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../test-programs/wasm")
-                .join(wasm);
-            let wasm = std::fs::read(&path).expect("the test guests are committed");
-            let config = FunctionConfig {
-                name: (*name).to_owned(),
-                memory_mb: 64,
-                timeout_ms: 2000,
-                environment: Vec::new(),
-                allowed_outbound_hosts: Vec::new(),
-            };
-            let function = runtime
-                .load(&config, &wasm, Tier::Baseline)
-                .expect("the guest loads");
-            (
-                (*name).to_owned(),
-                AppFunction::unlimited(Code::Wasm(function), 64),
-            )
-        })
-        .collect();
-    let app = AppSnapshot {
-        routes: RouteTable::new(Vec::new()),
-        functions,
-        request_body_bytes_max: 1 << 20,
-        billing: manifest::BillingSpec {
-            granularity_ms: 1,
-            price_per_gb_second_nano_usd: 16_667,
-            price_per_request_nano_usd: 200,
-        },
-        websocket: None,
-        static_files: None,
-    };
-    SharedSnapshot::new(Arc::new(app).into())
 }
 
 /// A record item's attribute, as plain JSON.
