@@ -316,3 +316,116 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// The ways of starting a task or thread that leave it running on its own unless something
+/// keeps its handle: the free functions, and a thread builder (whose `.spawn(` follows).
+/// `JoinSet::spawn` (`tasks.spawn(…)`) is owned by construction and not listed.
+const SPAWN_FORMS: [&str; 5] = [
+    "tokio::spawn(",
+    "tokio::task::spawn(",
+    "spawn_blocking(",
+    "thread::spawn(",
+    "thread::Builder::new()",
+];
+
+/// How many lines before a spawn its `// Owner:` comment may start.
+const OWNER_COMMENT_LINES_BEFORE: usize = 4;
+
+/// ARCHITECTURE.md: "Every spawned task has an owner that stops it; nothing runs detached."
+/// Every spawn in the crates' non-test code says what owns and stops the task, in a comment line
+/// starting with `// Owner:` at most four lines before it, so a new detached task is a decision
+/// someone wrote down rather than an accident.
+#[test]
+fn every_spawn_names_its_owner() {
+    let root = root();
+    let mut problems = Vec::new();
+    for path in rust_files(&root.join("crates")) {
+        let relative = path.strip_prefix(&root).unwrap_or(&path);
+        let in_src = relative
+            .components()
+            .nth(2)
+            .is_some_and(|c| c.as_os_str() == "src");
+        let is_test_file = path.file_name().is_some_and(|name| name == "tests.rs")
+            || relative
+                .components()
+                .skip(3)
+                .any(|c| c.as_os_str() == "tests");
+        if !in_src || is_test_file {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("a readable source file");
+        for line_idx in spawns_without_owner(&text) {
+            problems.push(format!(
+                "{}:{}: a task or thread is spawned without naming its owner; add a comment line \
+                 `// Owner: <what owns and stops it, and when>` at most \
+                 {OWNER_COMMENT_LINES_BEFORE} lines before it",
+                relative.display(),
+                line_idx + 1
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The indices of the lines of `text` that spawn (see [`SPAWN_FORMS`]) with no `// Owner:`
+/// comment line in the lines before them, skipping comments and `#[cfg(test)] mod tests { … }`
+/// blocks (up to the closing brace at the indentation of their `mod` line, as rustfmt writes it).
+fn spawns_without_owner(text: &str) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    let mut line_idx = 0;
+    while line_idx < lines.len() {
+        let line = lines[line_idx];
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("#[cfg(test)]")
+            && let Some(next) = lines.get(line_idx + 1)
+            && next.trim_start().starts_with("mod tests {")
+        {
+            let indent = &next[..next.len() - next.trim_start().len()];
+            let close = format!("{indent}}}");
+            line_idx += 2;
+            while line_idx < lines.len() && lines[line_idx] != close {
+                line_idx += 1;
+            }
+            line_idx += 1;
+            continue;
+        }
+        let is_comment = trimmed.starts_with("//");
+        if !is_comment && SPAWN_FORMS.iter().any(|form| line.contains(form)) {
+            let from = line_idx.saturating_sub(OWNER_COMMENT_LINES_BEFORE);
+            let has_owner = lines[from..line_idx]
+                .iter()
+                .any(|before| before.trim_start().starts_with("// Owner:"));
+            if !has_owner {
+                found.push(line_idx);
+            }
+        }
+        line_idx += 1;
+    }
+    found
+}
+
+#[test]
+fn spawns_are_found_outside_tests_only() {
+    let text = "\
+fn a() {
+    // Owner: the caller, which awaits it.
+    let task = tokio::spawn(work());
+    // tokio::spawn(in_a_comment());
+    tasks.spawn(owned_by_the_set());
+}
+
+#[cfg(test)]
+mod tests {
+    fn b() {
+        tokio::spawn(in_a_test());
+    }
+}
+
+fn c() {
+    tokio::task::spawn_blocking(|| {});
+    let thread = std::thread::Builder::new().spawn(|| {});
+}
+";
+    assert_eq!(spawns_without_owner(text), [15, 16]);
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use runtime::Tier;
 
@@ -70,10 +71,14 @@ impl AppWatcher {
     }
 
     /// Reloads on every change until the future is dropped, reporting every attempt to `report`.
+    /// Dropping the future also aborts the upgrades still under way: nothing reports after it.
     pub async fn run(mut self, report: impl Fn(ReloadEvent) + Send + Sync + 'static) {
         let control = Arc::clone(&self.control);
         let report = Arc::new(report);
+        // The upgrades to optimized code, owned here so that they end with the watcher.
+        let mut upgrades = JoinSet::new();
         while let Some(path) = self.receiver.recv().await {
+            reap_upgrades(&mut upgrades);
             let mut relevant = self.is_relevant(&path);
             // Collect the rest of the burst.
             let quiet = Duration::from_millis(DEBOUNCE_MS);
@@ -83,7 +88,7 @@ impl AppWatcher {
             if !relevant {
                 continue;
             }
-            reload(&control, &report).await;
+            reload(&control, &report, &mut upgrades).await;
             if let Err(error) = self.rewatch() {
                 return report(ReloadEvent::WatcherFailed(error));
             }
@@ -140,11 +145,14 @@ fn is_change(kind: &EventKind) -> bool {
 }
 
 /// Changed code serves first as baseline code (compiled in a fraction of the time), then as
-/// optimized code as soon as that is compiled. The upgrade runs beside the watcher, so the next
-/// change is picked up without waiting for it.
+/// optimized code as soon as that is compiled. The upgrade runs beside the watcher (a task in
+/// `upgrades`), so the next change is picked up without waiting for it. A newer reload does not
+/// cancel an older upgrade: its compile cannot be stopped, and it only replaces code still
+/// pending, so what it reports is true.
 async fn reload(
     control: &Arc<Control>,
     report: &Arc<impl Fn(ReloadEvent) + Send + Sync + 'static>,
+    upgrades: &mut JoinSet<()>,
 ) {
     let reloaded = blocking(control, |control| control.reload(Tier::Baseline)).await;
     let needs_upgrade = matches!(&reloaded, Ok(loaded) if loaded.n_functions_baseline > 0);
@@ -154,7 +162,7 @@ async fn reload(
     });
     if needs_upgrade {
         let (control, report) = (Arc::clone(control), Arc::clone(report));
-        tokio::spawn(async move {
+        upgrades.spawn(async move {
             match blocking(&control, Control::upgrade).await {
                 Ok(Some(loaded)) => report(ReloadEvent::Optimized(Box::new(loaded))),
                 Ok(None) => {}
@@ -164,12 +172,25 @@ async fn reload(
     }
 }
 
+/// Forgets the upgrades that have ended; a panic in one is the watcher's.
+fn reap_upgrades(upgrades: &mut JoinSet<()>) {
+    while let Some(ended) = upgrades.try_join_next() {
+        if let Err(join_error) = ended
+            && join_error.is_panic()
+        {
+            std::panic::resume_unwind(join_error.into_panic());
+        }
+    }
+}
+
 /// Runs a control-plane step on a blocking thread (it compiles) and returns its result.
 async fn blocking<T: Send + 'static>(
     control: &Arc<Control>,
     step: impl FnOnce(&Control) -> T + Send + 'static,
 ) -> T {
     let control = Arc::clone(control);
+    // Owner: the caller, which awaits it. The step cannot be interrupted: a caller dropped
+    // meanwhile (the watcher stopped) leaves it to finish on its own, its result unreported.
     match tokio::task::spawn_blocking(move || step(&control)).await {
         Ok(result) => result,
         Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),

@@ -457,6 +457,7 @@ async fn attempt(shared: &Shared, event: &StoredEvent) -> Result<Bytes, Failure>
     // Its own task, so a panic in a function's host code fails this attempt, not the worker;
     // owned by this one, so an event's task that is dropped (the worker stopped) takes its
     // attempt with it.
+    // Owner: this attempt, through `AbortOnDrop`: dropping the attempt aborts the invocation.
     let invocation = AbortOnDrop(tokio::spawn(
         async move { function.invoke(payload, meta).await },
     ))

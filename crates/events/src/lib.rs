@@ -105,6 +105,7 @@ impl Generation {
         ages: Arc<IteratorAges>,
     ) -> Generation {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        // Owner: the returned `Generation`: `shutdown` stops it and waits, a drop aborts it.
         let task = tokio::spawn(async move {
             if let Some(previous) = previous {
                 previous.shutdown().await;

@@ -84,6 +84,8 @@ pub async fn handle_cost(
     }
     let ledger = ledger.clone();
     let prices = *prices;
+    // Owner: this request, which awaits it. A summary cannot be interrupted; it is bounded by
+    // the ledger's retention, and a client gone meanwhile only leaves its result unread.
     let summary = tokio::task::spawn_blocking(move || {
         ledger.summarize(&request.query, &prices, &mut |_, _| {})
     })
@@ -164,6 +166,9 @@ pub fn parse_cost_query(query_string: &str, now: SystemTime) -> Result<CostReque
 /// The NDJSON answer: progress lines from the summary's thread, then the report.
 fn stream_cost(ledger: Ledger, prices: PriceTable, query: CostQuery) -> http::Response<AdminBody> {
     let (lines, receiver) = mpsc::channel(PROGRESS_LINES_QUEUED_MAX);
+    // Owner: the answer's body, which reads its lines to the end. A summary cannot be
+    // interrupted; a client gone meanwhile leaves it to finish (bounded by the ledger's
+    // retention) sending into a closed channel.
     tokio::task::spawn_blocking(move || {
         let mut progress = |scanned, total| {
             // A slow client misses progress lines, never the report.

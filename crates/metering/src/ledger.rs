@@ -116,6 +116,8 @@ impl Ledger {
             dropped.clone(),
         );
         let (commands, receiver) = mpsc::channel(QUEUE_RECORDS_MAX);
+        // Owner: the ledger (`Shared::task`): `close` stops it and waits for it; the last clone
+        // dropped closes its queue, which ends it.
         let task = runtime.spawn(writer::run(writer, receiver));
         Ok(Ledger {
             shared: Arc::new(Shared {

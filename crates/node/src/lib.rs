@@ -208,6 +208,7 @@ impl Node {
                 runtime: state.runtime,
                 processes,
             };
+            // Owner: `Node::start`, which awaits it (the load cannot be interrupted).
             tokio::task::spawn_blocking(move || {
                 Control::start(engines, Some(tables), &manifest_path)
             })
@@ -259,10 +260,12 @@ impl Node {
         );
         let background = {
             let tables = state.tables.clone();
+            // Owner: the node (`Tasks::background`), aborted by `shutdown` and on drop.
             tokio::spawn(async move { tables.run_background().await })
         };
         let async_worker = {
             let async_invoker = sources.async_invoker.clone();
+            // Owner: the node (`Tasks::async_worker`), aborted by `shutdown` and on drop.
             tokio::spawn(async move { async_invoker.run().await })
         };
         let node = Node {
@@ -461,6 +464,8 @@ fn serve_gateway(
     let observer = Arc::clone(observer);
     let connections = connections.clone();
     let bodies = bodies.clone();
+    // Owner: the node (`Tasks::gateway`): `shutdown` stops it and awaits its drain; a drop
+    // aborts it.
     tokio::spawn(async move {
         gateway::server::serve(
             listener,
@@ -493,6 +498,8 @@ fn serve_aws(
     let server_config = config.edge.server.clone();
     let snapshot = Arc::clone(snapshot);
     let observer = Arc::clone(observer);
+    // Owner: the node (`Tasks::aws`): `shutdown` stops it and awaits its drain; a drop aborts
+    // it.
     tokio::spawn(async move {
         gateway::server::serve(
             listener,

@@ -68,6 +68,8 @@ impl Environment {
             events,
             signal_sender.clone(),
         ));
+        // Owner: this environment (`server_task`), aborted on its drop, and on every failed
+        // start below.
         let server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&api)));
         let started = start_process(launch, &address.to_string());
         let (mut child, stdout, stderr) = match started {
@@ -109,6 +111,8 @@ impl Environment {
                 return Err(error);
             }
         };
+        // Owner: this environment (`log_task`, `exit_task`): `kill` waits briefly for the last
+        // logs, and its drop aborts both.
         let log_task = tokio::spawn(Arc::clone(&logs).run());
         let exit_task = tokio::spawn(async move {
             let status = child.wait().await.map_err(|error| error.to_string());

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use runtime::InvokeError;
+use tokio::task::AbortHandle;
 
 use crate::environment::{Environment, Launch};
 use crate::limits::ENVIRONMENTS_PER_FUNCTION_MAX;
@@ -29,8 +30,17 @@ struct Pool {
     idle: Vec<Idle>,
     /// Idle, starting and busy environments together.
     n_environments: u32,
-    /// Whether a reaper task is running for this pool.
-    reaping: bool,
+    /// The reaper task running for this pool, if any. The pool owns it: dropping the pool (the
+    /// function's last handle gone) aborts it at once, rather than at its next wake.
+    reaper: Option<AbortHandle>,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Some(reaper) = self.reaper.take() {
+            reaper.abort();
+        }
+    }
 }
 
 struct Idle {
@@ -61,7 +71,7 @@ impl FunctionInner {
             pool: Mutex::new(Pool {
                 idle: Vec::new(),
                 n_environments: 0,
-                reaping: false,
+                reaper: None,
             }),
             n_spawned: AtomicU64::new(0),
         }
@@ -152,17 +162,18 @@ impl Lease<'_> {
         // The slot stays taken: it moves to the idle environment.
         self.released = true;
         let function = self.function;
-        let start_reaper = {
-            let mut pool = function.lock();
-            pool.idle.push(Idle {
-                environment,
-                idle_since: Instant::now(),
-            });
-            !std::mem::replace(&mut pool.reaping, true)
-        };
-        if start_reaper {
+        let mut pool = function.lock();
+        pool.idle.push(Idle {
+            environment,
+            idle_since: Instant::now(),
+        });
+        if pool.reaper.is_none() {
+            // Spawned under the lock, so the handle is stored before the reaper can look at the
+            // pool (and clear it when it ends).
             let idle_timeout = function.host.config.idle_timeout;
-            tokio::spawn(reap(Arc::downgrade(function), idle_timeout));
+            // Owner: the function's pool, which aborts it when dropped (`Pool::reaper`).
+            let reaper = tokio::spawn(reap(Arc::downgrade(function), idle_timeout));
+            pool.reaper = Some(reaper.abort_handle());
         }
     }
 }
@@ -201,7 +212,7 @@ async fn reap(function: Weak<FunctionInner>, idle_timeout: Duration) {
                 .first()
                 .map(|oldest| oldest.idle_since + idle_timeout);
             if next_due.is_none() {
-                pool.reaping = false;
+                pool.reaper = None;
             }
             drop(pool);
             drop(expired);
@@ -211,5 +222,26 @@ async fn reap(function: Weak<FunctionInner>, idle_timeout: Duration) {
             Some(due) => tokio::time::sleep_until(due.into()).await,
             None => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dropping_the_pool_ends_its_reaper_at_once() {
+        // A reaper asleep until its next due time, standing in for one with hours to wait.
+        let reaper = tokio::spawn(std::future::pending::<()>());
+        let pool = Pool {
+            idle: Vec::new(),
+            n_environments: 0,
+            reaper: Some(reaper.abort_handle()),
+        };
+        drop(pool);
+        let ended = tokio::time::timeout(Duration::from_secs(5), reaper)
+            .await
+            .expect("the reaper ends right after its pool is dropped");
+        assert!(ended.expect_err("the reaper was aborted").is_cancelled());
     }
 }

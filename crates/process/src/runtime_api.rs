@@ -124,6 +124,7 @@ impl RuntimeApi {
             Ok(pgid) => pgid.expect("waited until the group is known"),
             Err(_) => return false,
         };
+        // Owner: this check, which awaits it (a short read of the process table).
         tokio::task::spawn_blocking(move || peer::is_held_by_group(client, server, pgid))
             .await
             .unwrap_or(false)

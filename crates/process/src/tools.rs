@@ -157,6 +157,8 @@ fn run_with_timeout(mut command: Command, timeout: Duration) -> io::Result<(Exit
         .process_group(0);
     let mut child = command.spawn()?;
     drop(command);
+    // Owner: this function, which joins it below once the command's group is killed (which
+    // closes the pipe it reads).
     let collector = std::thread::spawn(move || {
         let mut output = Vec::new();
         let _ = reader.read_to_end(&mut output);

@@ -81,6 +81,8 @@ async fn serve(config: NodeConfig, quiet: bool, no_watch: bool) -> anyhow::Resul
     print_warnings(&loaded.spec);
     let watcher = watcher.map(|watcher| {
         let sources = node.event_sources();
+        // Owner: this function, which aborts it and waits for it to end after Ctrl-C (before
+        // the node shuts down), taking the watcher's upgrades with it.
         tokio::spawn(watcher.run(move |event| {
             if let ReloadEvent::Reloaded(loaded) = &event {
                 print_warnings(&loaded.spec);
@@ -93,6 +95,8 @@ async fn serve(config: NodeConfig, quiet: bool, no_watch: bool) -> anyhow::Resul
     wait_for_ctrl_c().await;
     if let Some(watcher) = watcher {
         watcher.abort();
+        // Cancelled (or ended by a panic already reported): either way it reports no more.
+        let _ = watcher.await;
     }
     printer::info_line(
         "rondo: shutting down, finishing in-flight requests (Ctrl-C again to stop now)",

@@ -34,6 +34,8 @@ pub struct LogPrinter {
 impl LogPrinter {
     pub fn start(quiet: bool) -> LogPrinter {
         let (sender, receiver) = mpsc::sync_channel::<String>(LOG_QUEUE_DEPTH_MAX);
+        // Owner: the `LogPrinter`, through its queue's sender: dropping it ends the thread once
+        // the logs queued are printed (the process exiting first cuts them short).
         std::thread::Builder::new()
             .name("rondo-log".to_owned())
             .spawn(move || {

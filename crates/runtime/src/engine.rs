@@ -187,6 +187,8 @@ impl Ticker {
             stopped: AtomicBool::new(false),
         });
         let shared_in_thread = Arc::clone(&shared);
+        // Owner: the `Ticker`, whose drop sets `stopped` and unparks the thread, which then
+        // ends (not joined: it ends within one tick).
         let handle = thread::Builder::new()
             .name("rondo-epoch".to_owned())
             .spawn(move || {

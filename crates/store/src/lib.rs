@@ -161,6 +161,8 @@ impl Store {
         let (queue, receiver) = mpsc::channel(options.queue_transactions_max);
         let (commits_sender, commits) = watch::channel(0);
         let writer_engine = Arc::clone(&engine);
+        // Owner: the store (`Shared::writer`): the last handle's drop closes the queue and joins
+        // the thread.
         let writer = thread::Builder::new()
             .name("store-writer".to_owned())
             .spawn(move || writer::run(writer_engine, receiver, commits_sender, limits))
