@@ -175,6 +175,14 @@ fn guests_do_not_depend_on_host_crates() {
 
 /// Every `Cargo.toml` under `dir`, skipping build output.
 fn cargo_manifests(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir, |path| {
+        path.file_name().is_some_and(|name| name == "Cargo.toml")
+    })
+}
+
+/// Every file under `dir` that `wanted` takes, sorted, skipping build output and installed
+/// packages.
+fn files_under(dir: &Path, wanted: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -184,9 +192,11 @@ fn cargo_manifests(dir: &Path) -> Vec<PathBuf> {
         for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name();
-            if path.is_dir() && name != "target" && name != "node_modules" {
-                pending.push(path);
-            } else if name == "Cargo.toml" {
+            if path.is_dir() {
+                if name != "target" && name != "node_modules" {
+                    pending.push(path);
+                }
+            } else if wanted(&path) {
                 found.push(path);
             }
         }
@@ -298,23 +308,9 @@ fn has_guard_return(body: &[&str]) -> bool {
 
 /// Every `.rs` file under `dir`, skipping build output.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() && entry.file_name() != "target" {
-                pending.push(path);
-            } else if path.extension().is_some_and(|extension| extension == "rs") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
+    files_under(dir, |path| {
+        path.extension().is_some_and(|extension| extension == "rs")
+    })
 }
 
 /// The ways of starting a task or thread that leave it running on its own unless something
