@@ -72,10 +72,19 @@ impl TableService for FunctionTables {
     }
 }
 
-/// Opens a store and its tables in `dir`.
-pub(crate) fn open_tables(dir: &Path) -> Tables {
-    let store =
-        Store::open(&dir.join("store"), store::StoreOptions::default()).expect("open the store");
+/// Opens a store and its tables in `dir`, waiting while a node stopped just before still holds
+/// the store (its aborted tasks ending).
+pub(crate) async fn open_tables(dir: &Path) -> Tables {
+    let deadline = Instant::now() + WAIT_MAX;
+    let store = loop {
+        match Store::open(&dir.join("store"), store::StoreOptions::default()) {
+            Ok(store) => break store,
+            Err(store::StoreError::Locked { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(error) => panic!("open the store: {error}"),
+        }
+    };
     Tables::open(
         store,
         tables::TablesConfig {
@@ -214,7 +223,7 @@ impl Node {
     /// A node whose `status` function has `environment`.
     async fn open_with(environment: &[(&str, &str)]) -> Node {
         let dir = TempDir::new();
-        let tables = open_tables(&dir.0);
+        let tables = open_tables(&dir.0).await;
         make_tables(&tables, &manifest("")).await;
         let reports = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&reports);

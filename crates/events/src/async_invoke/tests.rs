@@ -11,7 +11,7 @@ use super::record::invocation_record;
 use super::stored::{event_key, outbox_key};
 use super::*;
 use crate::limits::{ASYNC_ERROR_MESSAGE_BYTES_MAX, ASYNC_RECORD_BYTES_MAX};
-use crate::tests::{NoObserver, TempDir, snapshot};
+use crate::tests::{NoObserver, TempDir, make_tables, open_tables, snapshot};
 
 const SECOND_MS: u64 = 1000;
 /// How long a test waits for the worker: a bound, not a speed expectation.
@@ -313,34 +313,10 @@ struct Node {
 impl Node {
     /// Opens the node in `dir`, with `functions` (name → component) and `pending_events_max`.
     async fn open(dir: TempDir, functions: &[(&str, &str)], pending_events_max: usize) -> Node {
-        // A queue stopped just before may still hold the store while its aborted tasks end.
-        let deadline = Instant::now() + WAIT_MAX;
-        let store = loop {
-            match Store::open(&dir.0.join("store"), store::StoreOptions::default()) {
-                Ok(store) => break store,
-                Err(store::StoreError::Locked { .. }) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                Err(error) => panic!("open the store: {error}"),
-            }
-        };
-        let tables = Tables::open(
-            store,
-            tables::TablesConfig {
-                region: runtime::REGION.to_owned(),
-                account_id: runtime::ACCOUNT_ID.to_owned(),
-                ttl_sweep_interval: Duration::from_secs(60),
-                stream_retention: Duration::from_secs(86_400),
-            },
-        )
-        .expect("open the tables");
+        let tables = open_tables(&dir.0).await;
         let spec =
             manifest::parse(MANIFEST, "rondo.toml", Path::new("/app")).expect("the manifest");
-        let specs: Vec<manifest::TableSpec> = spec.tables.values().cloned().collect();
-        tables
-            .apply_manifest(&specs)
-            .await
-            .expect("make the tables");
+        make_tables(&tables, &spec).await;
         let reports = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&reports);
         let context = AsyncContext {
