@@ -31,7 +31,7 @@ use manifest::{AppSpec, TriggerSource, TriggerSpec};
 use tables::Tables;
 
 pub use async_invoke::{AsyncContext, AsyncInvoker, AsyncInvokerConfig, AsyncReport};
-pub use runner::TriggerEvent;
+pub use runner::{TriggerEvent, batch_item_failures};
 
 /// What triggers need from the node.
 #[derive(Clone)]

@@ -574,24 +574,34 @@ async fn invoke(plan: &Plan, context: &TriggerContext, batch: &[ShardRecord]) ->
     (outcome, request_id)
 }
 
+/// The `itemIdentifier` of each entry of a function's `batchItemFailures` (Lambda's partial batch
+/// response), in order; an entry without a string identifier gives `""`. `None` when the
+/// response is not JSON or has no `batchItemFailures` list, which means the whole batch
+/// succeeded.
+///
+/// Public for the fuzz targets (`fuzz/fuzz_targets/function_responses.rs`).
+pub fn batch_item_failures(response: &[u8]) -> Option<Vec<String>> {
+    let value = serde_json::from_slice::<Value>(response).ok()?;
+    let failures = value.get("batchItemFailures")?.as_array()?;
+    let identifiers = failures.iter().map(|failure| {
+        let identifier = failure.get("itemIdentifier").and_then(Value::as_str);
+        identifier.unwrap_or("").to_owned()
+    });
+    Some(identifiers.collect())
+}
+
 /// Reads a successful response: with partial batch responses on, `batchItemFailures` names the
 /// failed records; an identifier that is empty or names no record of the batch fails it all.
 fn judge_response(plan: &Plan, batch: &[ShardRecord], response: &[u8]) -> Outcome {
     if !plan.report_batch_item_failures {
         return Outcome::Success;
     }
-    let Ok(value) = serde_json::from_slice::<Value>(response) else {
-        return Outcome::Success;
-    };
-    let Some(failures) = value.get("batchItemFailures").and_then(Value::as_array) else {
+    let Some(identifiers) = batch_item_failures(response) else {
         return Outcome::Success;
     };
     let mut lowest: Option<u64> = None;
-    for failure in failures {
-        let identifier = failure
-            .get("itemIdentifier")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+    for identifier in &identifiers {
+        let identifier = identifier.as_str();
         let matched = batch.iter().find(|r| {
             r.record["dynamodb"]["SequenceNumber"].as_str() == Some(identifier)
                 && !identifier.is_empty()
