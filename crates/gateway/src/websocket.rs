@@ -114,6 +114,46 @@ fn select<'a>(api: &'a WebSocketApi, body: Body<'_>) -> Option<(&'a str, &'a App
         .map(|(key, function)| (key.as_str(), function))
 }
 
+/// Reads `client_bytes` as a connection's task reads what a client sends, without a socket and
+/// without invoking anything: WebSocket frames under the gateway's frame and message limits, then,
+/// for each text or binary message, the route `api` selects and the `MESSAGE` event its function
+/// would get (`None` when no route takes the message). Reading stops at a close frame or at the
+/// first protocol error, as the connection would.
+///
+/// The fuzz targets' hook (`fuzz/fuzz_targets/websocket.rs`); the gateway itself reads frames in
+/// its connection tasks.
+pub async fn read_client_messages(
+    api: &WebSocketApi,
+    client_bytes: &[u8],
+) -> Vec<Option<(String, Vec<u8>)>> {
+    use futures_util::StreamExt as _;
+
+    let io = tokio::io::join(client_bytes, tokio::io::sink());
+    let mut stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(config())).await;
+    let context = ConnectionContext {
+        connection_id: "L0SM9cOFvHcCIhw=".to_owned(),
+        connected_at: SystemTime::UNIX_EPOCH,
+        domain_name: "localhost".to_owned(),
+        source_ip: "127.0.0.1".to_owned(),
+        user_agent: String::new(),
+    };
+    let mut messages = Vec::new();
+    while let Some(Ok(frame)) = stream.next().await {
+        let message = match frame {
+            Message::Text(text) => ClientMessage::Text(text.as_str().to_owned()),
+            Message::Binary(bytes) => ClientMessage::Binary(bytes),
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+            Message::Close(_) => break,
+        };
+        let body = message.body();
+        messages.push(select(api, body).map(|(route_key, _function)| {
+            let event = event::message(&context, "request-id", route_key, body);
+            (route_key.to_owned(), event)
+        }));
+    }
+    messages
+}
+
 /// Answers a request to the WebSocket API's path: runs `$connect` and completes the upgrade, or
 /// refuses it.
 pub(crate) async fn accept(
