@@ -41,7 +41,8 @@ const REOPEN_ATTEMPT_WAIT: Duration = Duration::from_millis(10);
 /// because redb never overwrites the pages of its last durable commit.
 pub(crate) struct RedbEngine {
     opener: Opener,
-    /// The open database; `None` while a reopen is under way or after one failed.
+    /// The open database; `None` after a reopen failed (readers wait on the lock while one is
+    /// under way).
     database: RwLock<Option<Arc<Database>>>,
     /// Whether the writer must reopen the database before its next group.
     reopen: AtomicBool,
@@ -79,28 +80,28 @@ impl RedbEngine {
         let database = self.database.read().unwrap_or_else(PoisonError::into_inner);
         database.clone().ok_or_else(|| StoreError::Read {
             source: EngineError::new(std::io::Error::other(
-                "the store's database is being reopened after a failed write",
+                "the store's database could not be reopened after a failed write",
             )),
         })
     }
 
     /// Closes the database and opens it again, which clears redb's latched I/O error and
     /// repairs the file to its last durable commit. Runs on the writer thread only, with no
-    /// write transaction open.
+    /// write transaction open. Readers wait for it (on the lock) rather than fail; the repair
+    /// walks the file (`docs/design/002-store.md`: 53 ms per 100k keys).
     fn reopen(&self) -> Result<(), StoreError> {
-        let old = self
+        let mut database = self
             .database
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+            .unwrap_or_else(PoisonError::into_inner);
         // The close writes nothing after a latched error; it releases the file's lock once the
         // last clone of the handle is gone (readers hold one only while they begin a snapshot;
         // their snapshots then fail with `DatabaseClosed` when they reach the file).
-        drop(old);
+        drop(database.take());
         let mut attempt = 1;
-        let database = loop {
+        let reopened = loop {
             match (self.opener)() {
-                Ok(database) => break database,
+                Ok(reopened) => break reopened,
                 Err(DatabaseError::DatabaseAlreadyOpen) if attempt < REOPEN_ATTEMPTS_MAX => {
                     attempt += 1;
                     std::thread::sleep(REOPEN_ATTEMPT_WAIT);
@@ -108,11 +109,8 @@ impl RedbEngine {
                 Err(error) => return Err(write_error(error)),
             }
         };
-        create_table(&database).map_err(write_error)?;
-        *self
-            .database
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(database));
+        create_table(&reopened).map_err(write_error)?;
+        *database = Some(Arc::new(reopened));
         self.reopen.store(false, Ordering::Release);
         Ok(())
     }
