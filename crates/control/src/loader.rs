@@ -223,6 +223,12 @@ impl Control {
             .expect("control state lock is never poisoned")
     }
 
+    /// Whether process functions run sandboxed on this node, once one was loaded: `Err` says why
+    /// they do not, for the caller to say at every load.
+    pub fn process_sandbox(&self) -> Option<Result<(), String>> {
+        self.engines.processes.sandbox_status()
+    }
+
     /// The snapshot the request path reads.
     pub fn snapshot(&self) -> &SharedSnapshot {
         &self.snapshot
@@ -527,6 +533,8 @@ fn load_process_function(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        ephemeral_storage_mb: function.ephemeral_storage_mb,
+        outbound_network: !function.allowed_outbound_hosts.is_empty(),
         version: fingerprint
             .iter()
             .take(8)

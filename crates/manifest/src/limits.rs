@@ -27,6 +27,9 @@ pub(crate) const WASM_MEMORY_MB_RANGE: RangeInclusive<i64> = 1..=4096;
 /// Lambda's range.
 pub(crate) const PROCESS_MEMORY_MB_RANGE: RangeInclusive<i64> = 128..=10_240;
 pub(crate) const MEMORY_MB_DEFAULT: u32 = 128;
+/// A process function's `/tmp` in MB (Lambda's ephemeral storage range and default).
+pub(crate) const EPHEMERAL_STORAGE_MB_RANGE: RangeInclusive<i64> = 512..=10_240;
+pub(crate) const EPHEMERAL_STORAGE_MB_DEFAULT: u32 = 512;
 /// Lambda's range: up to 15 minutes.
 pub(crate) const TIMEOUT_MS_RANGE: RangeInclusive<i64> = 1..=900_000;
 pub(crate) const TIMEOUT_MS_DEFAULT: u32 = 3000;
@@ -99,6 +102,10 @@ pub(crate) const APP_LIMITS_DEFAULT: AppLimits = AppLimits {
 const _: () = {
     assert!(contains(&WASM_MEMORY_MB_RANGE, MEMORY_MB_DEFAULT as i64));
     assert!(contains(&PROCESS_MEMORY_MB_RANGE, MEMORY_MB_DEFAULT as i64));
+    assert!(contains(
+        &EPHEMERAL_STORAGE_MB_RANGE,
+        EPHEMERAL_STORAGE_MB_DEFAULT as i64
+    ));
     assert!(*WASM_MEMORY_MB_RANGE.end() < *PROCESS_MEMORY_MB_RANGE.end());
     assert!(contains(&TIMEOUT_MS_RANGE, TIMEOUT_MS_DEFAULT as i64));
     assert!(contains(

@@ -63,6 +63,7 @@ pub(crate) struct RawFunction {
     pub(crate) handler: Option<Spanned<String>>,
     pub(crate) memory_mb: Option<Spanned<i64>>,
     pub(crate) timeout_ms: Option<Spanned<i64>>,
+    pub(crate) ephemeral_storage_mb: Option<Spanned<i64>>,
     pub(crate) environment: Option<Spanned<BTreeMap<Spanned<String>, String>>>,
     pub(crate) allowed_outbound_hosts: Option<Spanned<Vec<Spanned<String>>>>,
     pub(crate) reserved_concurrency: Option<Spanned<i64>>,

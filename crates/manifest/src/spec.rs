@@ -50,7 +50,11 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, String>,
     /// Outbound HTTP destinations the function may call, as `scheme://host[:port]`
     /// (`*` allowed as the whole host or as its first label). Empty: no outbound network.
+    /// A process function's network is all or nothing: `["*"]` (the host's network) or empty.
     pub allowed_outbound_hosts: Vec<String>,
+    /// The size of a process function's `/tmp` in MB (512..=10240, default 512, as Lambda's
+    /// ephemeral storage); wasm functions have no filesystem.
+    pub ephemeral_storage_mb: u32,
     /// Lambda's reserved concurrency: at most this many invocations at once. `None`: the node-wide pool.
     pub reserved_concurrency: Option<u32>,
     /// How asynchronous invocations (`InvocationType: Event`) are retried and where their

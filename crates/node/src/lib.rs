@@ -200,6 +200,7 @@ impl Node {
                 ("rondo".to_owned(), "rondo".to_owned())
             }),
             idle_timeout: config.process_idle_timeout,
+            sandbox: true,
         });
         let (control, loaded) = {
             let tables = state.tables.clone();

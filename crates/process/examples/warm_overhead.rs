@@ -35,6 +35,8 @@ async fn main() {
         aws_endpoint_url: Some("http://127.0.0.1:4566".to_owned()),
         credentials: ("key".to_owned(), "secret".to_owned()),
         idle_timeout: Duration::from_secs(600),
+        // The bootstrap here is a script for the host's Python, which a sandbox does not show.
+        sandbox: false,
     });
     let code = tempfile::tempdir().expect("temp dir");
 
@@ -96,6 +98,8 @@ async fn load(
         timeout_ms: 10_000,
         environment: Vec::new(),
         version: "bench".to_owned(),
+        ephemeral_storage_mb: 512,
+        outbound_network: false,
     };
     let host = host.clone();
     tokio::task::spawn_blocking(move || host.load(config))

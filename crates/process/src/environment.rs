@@ -5,21 +5,24 @@
 //! environment never outlives its owner (the pool, or the invocation using it).
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use command_fds::CommandFdExt as _;
 use runtime::LogLine;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
-use crate::limits::LOG_DRAIN_TIMEOUT_MS;
+use crate::limits::{LOG_DRAIN_TIMEOUT_MS, SANDBOX_RUNTIME_API_PORT};
 use crate::logs::LogCapture;
 use crate::memory::{self, CgroupParent, EnvironmentCgroup};
-use crate::runtime_api::{self, Event, RuntimeApi, Signal};
+use crate::runtime_api::{self, Event, Peers, RuntimeApi, Signal};
+use crate::sandbox::{self, Network, Sandbox, SandboxPlan, UidLease};
 
 /// How to start an environment of one function; prepared once, at load.
 #[derive(Debug)]
@@ -34,6 +37,8 @@ pub(crate) struct Launch {
     pub(crate) memory_mb: u32,
     /// Lambda's name for the runtime (`provided.al2023`, `python3.11`).
     pub(crate) lambda_runtime: String,
+    /// The sandbox environments start in, and how (`None`: unsandboxed, as rondo's user).
+    pub(crate) sandbox: Option<(Arc<Sandbox>, SandboxPlan)>,
 }
 
 /// A running execution environment.
@@ -49,6 +54,14 @@ pub(crate) struct Environment {
     exit_task: AbortHandle,
     cgroup: Option<EnvironmentCgroup>,
     sampled_peak_bytes: u64,
+    /// The forwarder to rondo's AWS endpoint of a sandbox with a network of its own.
+    forward_task: Option<AbortHandle>,
+    /// The uid a sandboxed environment runs as, given back after its processes are killed.
+    _uid: Option<UidLease>,
+    /// Whether the group's leader is the sandbox's first step rather than the runtime.
+    sandboxed: bool,
+    /// The runtime's pid in a sandbox, found at the first measurement after init.
+    runtime_pid: OnceLock<u32>,
 }
 
 impl Environment {
@@ -59,24 +72,48 @@ impl Environment {
         cgroup: Option<&CgroupParent>,
         name: &str,
     ) -> io::Result<Environment> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let address = listener.local_addr()?;
         let (events_sender, events) = mpsc::channel(1);
         let (signal_sender, signals) = mpsc::unbounded_channel();
+        let peers = match &launch.sandbox {
+            Some((_, plan)) if matches!(plan.network, Network::Private { .. }) => {
+                Peers::PrivateNetwork
+            }
+            _ => Peers::ProcessGroup,
+        };
         let api = Arc::new(RuntimeApi::new(
             &launch.invoked_function_arn,
             events,
             signal_sender.clone(),
+            peers,
         ));
+        let uid = match &launch.sandbox {
+            Some((sandbox, _)) => Some(
+                sandbox
+                    .lease_uid()
+                    .ok_or_else(|| io::Error::other("every sandbox uid is in use"))?,
+            ),
+            None => None,
+        };
+        let started = start_process(launch, uid.as_ref()).await?;
+        let Started {
+            mut child,
+            stdout,
+            stderr,
+            api_listener,
+            aws_forward,
+        } = started;
         // Owner: this environment (`server_task`), aborted on its drop, and on every failed
         // start below.
-        let server = tokio::spawn(runtime_api::serve(listener, Arc::clone(&api)));
-        let started = start_process(launch, &address.to_string());
-        let (mut child, stdout, stderr) = match started {
-            Ok(started) => started,
-            Err(error) => {
-                server.abort();
-                return Err(error);
+        let server = tokio::spawn(runtime_api::serve(api_listener, Arc::clone(&api)));
+        let forward = aws_forward.map(|(listener, endpoint)| {
+            // Owner: this environment (`forward_task`), aborted on its drop and on every failed
+            // start below.
+            tokio::spawn(sandbox::forward_to_endpoint(listener, endpoint))
+        });
+        let abort_started = |server: &JoinHandle<()>, forward: &Option<JoinHandle<()>>| {
+            server.abort();
+            if let Some(forward) = forward {
+                forward.abort();
             }
         };
         let spawned_at = Instant::now();
@@ -91,10 +128,12 @@ impl Environment {
                 Err(error) => {
                     memory::kill_group(pid);
                     let _ = child.start_kill();
-                    server.abort();
+                    abort_started(&server, &forward);
                     return Err(error);
                 }
             },
+            // A sandbox sets the backstop itself, before the runtime starts.
+            None if launch.sandbox.is_some() => None,
             None => {
                 let limit = memory::address_space_limit_bytes(launch.memory_mb);
                 if let Err(error) = memory::limit_address_space(pid, limit) {
@@ -107,7 +146,7 @@ impl Environment {
             Ok(logs) => logs,
             Err(error) => {
                 memory::kill_group(pid);
-                server.abort();
+                abort_started(&server, &forward);
                 return Err(error);
             }
         };
@@ -130,6 +169,10 @@ impl Environment {
             exit_task: exit_task.abort_handle(),
             cgroup,
             sampled_peak_bytes: 0,
+            forward_task: forward.map(|forward| forward.abort_handle()),
+            _uid: uid,
+            sandboxed: launch.sandbox.is_some(),
+            runtime_pid: OnceLock::new(),
         })
     }
 
@@ -179,9 +222,22 @@ impl Environment {
     pub(crate) fn peak_memory_bytes(&self) -> u64 {
         let kernel = match &self.cgroup {
             Some(group) => group.peak_bytes(),
-            None => memory::peak_resident_bytes(self.pid),
+            None => self.runtime_pid().and_then(memory::peak_resident_bytes),
         };
         kernel.unwrap_or(0).max(self.sampled_peak_bytes)
+    }
+
+    /// The runtime's pid: the leader's, or in a sandbox the group's largest process (found once,
+    /// after the runtime started).
+    fn runtime_pid(&self) -> Option<u32> {
+        if !self.sandboxed {
+            return Some(self.pid);
+        }
+        if let Some(pid) = self.runtime_pid.get() {
+            return Some(*pid);
+        }
+        let pid = memory::largest_member(self.pid)?;
+        Some(*self.runtime_pid.get_or_init(|| pid))
     }
 
     /// Whether the environment is past its memory limit at its peak (checked at each invocation's end).
@@ -218,38 +274,131 @@ impl Drop for Environment {
         self.server_task.abort();
         self.exit_task.abort();
         self.log_task.abort();
+        if let Some(forward) = &self.forward_task {
+            forward.abort();
+        }
+        // The uid is given back (`uid`'s drop) once the group was killed.
     }
 }
 
-/// Starts the runtime process from a cleared environment, leading a new process group.
-fn start_process(
-    launch: &Launch,
-    runtime_api_address: &str,
-) -> io::Result<(
-    tokio::process::Child,
-    std::os::fd::OwnedFd,
-    std::os::fd::OwnedFd,
-)> {
+/// A started runtime process and what it talks to.
+struct Started {
+    child: tokio::process::Child,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+    /// The Runtime API's listener.
+    api_listener: TcpListener,
+    /// In a sandbox with a network of its own: the listener inside it for rondo's AWS endpoint,
+    /// and the endpoint's address.
+    aws_forward: Option<(TcpListener, SocketAddr)>,
+}
+
+/// Starts the runtime process from a cleared environment, leading a new process group: directly,
+/// or in a sandbox as `uid`.
+async fn start_process(launch: &Launch, uid: Option<&UidLease>) -> io::Result<Started> {
     let (stdout_read, stdout_write) = io::pipe()?;
     let (stderr_read, stderr_write) = io::pipe()?;
-    let mut command = tokio::process::Command::new(&launch.program);
+    let (program, args, fds, plan) = match (&launch.sandbox, uid) {
+        (Some((sandbox, plan)), Some(uid)) => {
+            let (program, args, fds) =
+                sandbox.command_line(plan, uid.uid(), &launch.program, &launch.args)?;
+            (program, args, fds, Some(plan))
+        }
+        _ => (
+            launch.program.clone(),
+            launch.args.iter().map(Into::into).collect(),
+            Vec::new(),
+            None,
+        ),
+    };
+    let mut command = tokio::process::Command::new(program);
     command
-        .args(&launch.args)
-        .current_dir(&launch.working_dir)
+        .args(args)
         .env_clear()
         .envs(launch.variables.iter().map(|(key, value)| (key, value)))
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api_address)
         .env("AWS_LAMBDA_LOG_STREAM_NAME", log_stream_name())
         .stdin(Stdio::null())
         .stdout(stdout_write)
         .stderr(stderr_write)
         .process_group(0)
         .kill_on_drop(true);
-    let child = command.spawn()?;
-    // The command holds the pipes' write ends; dropping it leaves them to the child alone, so
-    // the read ends see the end of output when the environment ends.
-    drop(command);
-    Ok((child, stdout_read.into(), stderr_read.into()))
+    command
+        .fd_mappings(fds)
+        .map_err(|error| io::Error::other(error.to_string()))?;
+    let started = |child, api_listener, aws_forward| Started {
+        child,
+        stdout: stdout_read.into(),
+        stderr: stderr_read.into(),
+        api_listener,
+        aws_forward,
+    };
+    match plan.map(|plan| plan.network) {
+        Some(Network::Private { aws_endpoint }) => {
+            command.current_dir("/").env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("{}:{SANDBOX_RUNTIME_API_PORT}", Ipv4Addr::LOCALHOST),
+            );
+            let (child, api, aws) = spawn_in_private_network(command, aws_endpoint).await?;
+            let api = TcpListener::from_std(api)?;
+            let aws_forward = match (aws, aws_endpoint) {
+                (Some(listener), Some(endpoint)) => {
+                    Some((TcpListener::from_std(listener)?, endpoint))
+                }
+                _ => None,
+            };
+            Ok(started(child, api, aws_forward))
+        }
+        network => {
+            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+            let address = listener.local_addr()?;
+            match network {
+                Some(_) => command.current_dir("/"),
+                None => command.current_dir(&launch.working_dir),
+            };
+            command.env("AWS_LAMBDA_RUNTIME_API", address.to_string());
+            let child = command.spawn()?;
+            // The command holds the pipes' write ends; dropping it leaves them to the child
+            // alone, so the read ends see the end of output when the environment ends.
+            drop(command);
+            Ok(started(child, listener, None))
+        }
+    }
+}
+
+/// Starts `command` in a new network namespace, made by a thread of its own that binds the
+/// Runtime API and the AWS endpoint's forwarder inside it first (so both exist before the
+/// runtime starts), and ends when the process started.
+async fn spawn_in_private_network(
+    mut command: tokio::process::Command,
+    aws_endpoint: Option<SocketAddr>,
+) -> io::Result<(
+    tokio::process::Child,
+    std::net::TcpListener,
+    Option<std::net::TcpListener>,
+)> {
+    let handle = tokio::runtime::Handle::current();
+    // Owner: this function, which awaits it.
+    tokio::task::spawn_blocking(move || {
+        std::thread::scope(|scope| {
+            // Owner: this closure, which joins it: a thread of its own, because it moves into
+            // the sandbox's network namespace for good (a pooled thread must not).
+            scope
+                .spawn(move || {
+                    sandbox::enter_private_network()?;
+                    let (api, aws) = sandbox::bind_private_listeners(aws_endpoint)?;
+                    let _runtime = handle.enter();
+                    let child = command.spawn()?;
+                    // The command holds the pipes' write ends: dropped here, the child alone
+                    // holds them.
+                    drop(command);
+                    Ok((child, api, aws))
+                })
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the sandbox's start panicked")))
+        })
+    })
+    .await
+    .map_err(|error| io::Error::other(error.to_string()))?
 }
 
 fn place_in_cgroup(

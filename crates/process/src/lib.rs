@@ -19,6 +19,7 @@ mod memory;
 mod peer;
 mod pool;
 mod runtime_api;
+mod sandbox;
 mod tools;
 
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use runtime::{Invocation, InvokeMeta};
 
 use crate::memory::CgroupParent;
 use crate::pool::FunctionInner;
+use crate::sandbox::Sandbox;
 
 /// The process runtimes rondo knows, with Lambda's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,9 @@ pub struct ProcessHostConfig {
     pub credentials: (String, String),
     /// An environment idle this long is stopped.
     pub idle_timeout: Duration,
+    /// Contain each environment in a sandbox of its own (`docs/design/014-sandbox.md`) when the
+    /// host can; where it cannot, [`ProcessHost::sandbox_status`] says why.
+    pub sandbox: bool,
 }
 
 /// One process function, as the control plane declares it.
@@ -74,6 +79,11 @@ pub struct ProcessFunctionConfig {
     pub environment: Vec<(String, String)>,
     /// The version rondo reports for this code (a content hash), as wasm functions report theirs.
     pub version: String,
+    /// The size of the environment's `/tmp` in a sandbox, in MB (Lambda's ephemeral storage).
+    pub ephemeral_storage_mb: u32,
+    /// The environment may use the host's network (else a sandbox has none but the Runtime API
+    /// and rondo's AWS endpoint).
+    pub outbound_network: bool,
 }
 
 /// The node's process-function host. Cheap to clone.
@@ -124,6 +134,17 @@ pub enum ProcessLoadError {
     Memory { memory_mb: u32 },
     #[error("timeout_ms must be at least 1")]
     Timeout,
+    #[error(
+        "ephemeral_storage_mb {ephemeral_storage_mb} is outside {min}..={max}",
+        min = limits::EPHEMERAL_STORAGE_MB_MIN,
+        max = limits::EPHEMERAL_STORAGE_MB_MAX
+    )]
+    EphemeralStorage { ephemeral_storage_mb: u32 },
+    #[error(
+        "{path}: not readable by the function's sandbox user (as on Lambda, the code must be \
+         readable by others: files 644, folders 755; `chmod -R o+rX` the code folder)"
+    )]
+    NotReadableBySandbox { path: PathBuf },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -137,6 +158,8 @@ pub(crate) struct HostInner {
     python: Mutex<Option<tools::Python>>,
     /// Where environments' cgroups go, found out at the first load; `None`: the watchdog.
     cgroup: OnceLock<Option<CgroupParent>>,
+    /// The sandbox, found out at the first load; the error says why there is none.
+    sandbox: OnceLock<Result<Arc<Sandbox>, String>>,
 }
 
 impl ProcessHost {
@@ -146,6 +169,7 @@ impl ProcessHost {
                 config,
                 python: Mutex::new(None),
                 cgroup: OnceLock::new(),
+                sandbox: OnceLock::new(),
             }),
         }
     }
@@ -169,6 +193,16 @@ impl ProcessHost {
     /// the first load.
     pub fn uses_cgroups(&self) -> Option<bool> {
         self.inner.cgroup.get().map(Option::is_some)
+    }
+
+    /// Whether environments run sandboxed, known after the first load: `Err` says why they do
+    /// not (the node says it at every load). `None` before any process function was loaded.
+    pub fn sandbox_status(&self) -> Option<Result<(), String>> {
+        if !self.inner.config.sandbox {
+            return Some(Err("the sandbox is turned off".to_owned()));
+        }
+        let status = self.inner.sandbox.get()?;
+        Some(status.as_ref().map(|_| ()).map_err(Clone::clone))
     }
 }
 

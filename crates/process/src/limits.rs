@@ -64,3 +64,43 @@ const _: () = assert!(
     ADDRESS_SPACE_MEMORY_FACTOR >= 2 && ADDRESS_SPACE_HEADROOM_MB >= 16 * MEMORY_MB_MIN as u64,
     "the backstop leaves room for mappings that are never touched"
 );
+
+/// Lambda's default and range for a function's `/tmp` (`ephemeral_storage_mb`), in MB.
+pub const EPHEMERAL_STORAGE_MB_DEFAULT: u32 = 512;
+pub const EPHEMERAL_STORAGE_MB_MIN: u32 = 512;
+pub const EPHEMERAL_STORAGE_MB_MAX: u32 = 10_240;
+
+/// Processes and threads one sandboxed environment may have at once (Lambda's limit, 1,024):
+/// a fork bomb stops there.
+pub const SANDBOX_PROCESSES_MAX: u32 = 1024;
+
+/// File descriptors one sandboxed process may have open (Lambda's limit, 1,024).
+pub const SANDBOX_OPEN_FILES_MAX: u32 = 1024;
+
+/// The first user id sandboxed environments run as, and how many there are: each running
+/// environment has one of its own, far from the ids of the host's accounts (and below 2^31: the
+/// kernel refuses larger ids in a user namespace's map).
+pub const SANDBOX_UID_FIRST: u32 = 2_000_000_000;
+pub const SANDBOX_UIDS: u32 = 65_536;
+
+/// The port of the Runtime API inside a sandbox with a network of its own (Lambda's).
+pub const SANDBOX_RUNTIME_API_PORT: u16 = 9001;
+
+/// Connections one sandboxed environment may have open to rondo's AWS endpoint at once.
+pub const SANDBOX_AWS_CONNECTIONS_MAX: usize = 256;
+
+/// How long the check that the host can run sandboxes (one empty sandbox, at the first load) may take.
+pub const SANDBOX_PROBE_TIMEOUT_MS: u64 = 10_000;
+
+const _: () = assert!(
+    EPHEMERAL_STORAGE_MB_MIN <= EPHEMERAL_STORAGE_MB_DEFAULT
+        && EPHEMERAL_STORAGE_MB_DEFAULT <= EPHEMERAL_STORAGE_MB_MAX
+);
+const _: () = assert!(
+    SANDBOX_UID_FIRST as u64 + SANDBOX_UIDS as u64 <= i32::MAX as u64,
+    "every sandbox uid can be mapped in a user namespace"
+);
+const _: () = assert!(
+    SANDBOX_UIDS >= ENVIRONMENTS_PER_FUNCTION_MAX * 64,
+    "enough uids for many functions' environments"
+);

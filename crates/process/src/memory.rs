@@ -55,6 +55,34 @@ pub(crate) fn peak_resident_bytes(pid: u32) -> Option<u64> {
     parse_status_kib(&status, "VmHWM:").map(|kib| kib * 1024)
 }
 
+/// The processes of the group `pgid`.
+pub(crate) fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // A process may exit between the listing and the read; it holds nothing then.
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| parse_stat_group(&stat))
+                == Some(pgid)
+        })
+        .collect()
+}
+
+/// The process of the group `pgid` that has held the most memory: in a sandbox, the runtime
+/// (the group's leader is the sandbox's first step).
+pub(crate) fn largest_member(pgid: u32) -> Option<u32> {
+    group_members(pgid)
+        .into_iter()
+        .filter_map(|pid| Some((peak_resident_bytes(pid)?, pid)))
+        .max()
+        .map(|(_, pid)| pid)
+}
+
 /// The resident memory of every process in the group `pgid`, in bytes.
 pub(crate) fn group_resident_bytes(pgid: u32) -> u64 {
     let Ok(entries) = fs::read_dir("/proc") else {

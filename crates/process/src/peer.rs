@@ -30,7 +30,7 @@ pub(crate) fn is_held_by_group(client: SocketAddr, server: SocketAddr, pgid: u32
     if holds_socket(pgid, inode) {
         return true;
     }
-    group_members(pgid)
+    memory::group_members(pgid)
         .into_iter()
         .filter(|&pid| pid != pgid)
         .any(|pid| holds_socket(pid, inode))
@@ -91,24 +91,6 @@ fn holds_socket(pid: u32, inode: u64) -> bool {
     entries.flatten().any(|entry| {
         fs::read_link(entry.path()).is_ok_and(|link| link.as_os_str() == target.as_str())
     })
-}
-
-/// The processes of the group `pgid`.
-fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            // A process may exit between the listing and the read; it holds nothing then.
-            fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| memory::parse_stat_group(&stat))
-                == Some(pgid)
-        })
-        .collect()
 }
 
 #[cfg(test)]

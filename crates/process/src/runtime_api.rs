@@ -65,9 +65,21 @@ pub(crate) struct PostedError {
     pub(crate) stack_trace: Vec<String>,
 }
 
+/// Whose connections a Runtime API listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Peers {
+    /// The listener is on the host's loopback: only connections held by the environment's
+    /// process group (`peer.rs`).
+    ProcessGroup,
+    /// The listener is in the sandbox's own network namespace, which only the environment's
+    /// processes are in: every connection.
+    PrivateNetwork,
+}
+
 /// The state the Runtime API handlers of one environment share.
 pub(crate) struct RuntimeApi {
     invoked_function_arn: HeaderValue,
+    peers: Peers,
     /// The environment's process group, once its leader runs: only its processes are served.
     process_group: watch::Sender<Option<u32>>,
     state: Mutex<ApiState>,
@@ -98,8 +110,10 @@ impl RuntimeApi {
         invoked_function_arn: &str,
         events: mpsc::Receiver<Event>,
         signals: mpsc::UnboundedSender<Signal>,
+        peers: Peers,
     ) -> RuntimeApi {
         RuntimeApi {
+            peers,
             invoked_function_arn: HeaderValue::from_str(invoked_function_arn)
                 .unwrap_or_else(|_| HeaderValue::from_static("")),
             process_group: watch::Sender::new(None),
@@ -119,6 +133,9 @@ impl RuntimeApi {
     /// A connection made before the leader's pid is known (the runtime may connect before the
     /// spawn returns here) waits for it; if the spawn fails, the listener ends with the waiting.
     async fn is_own(&self, client: SocketAddr, server: SocketAddr) -> bool {
+        if self.peers == Peers::PrivateNetwork {
+            return true;
+        }
         let mut process_group = self.process_group.subscribe();
         let pgid = match process_group.wait_for(Option::is_some).await {
             Ok(pgid) => pgid.expect("waited until the group is known"),

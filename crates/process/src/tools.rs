@@ -36,6 +36,8 @@ pub(crate) struct Python {
     pub(crate) executable: PathBuf,
     /// `3.11`.
     pub(crate) version: String,
+    /// Where the interpreter's own files live (`sys.base_prefix`): a sandbox shows this folder.
+    pub(crate) prefix: PathBuf,
 }
 
 /// Asks the `python3` on the path for its real executable and version.
@@ -43,7 +45,7 @@ pub(crate) fn find_python() -> Result<Python, ProcessLoadError> {
     let mut command = Command::new("python3");
     command.args([
         "-c",
-        "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])",
+        "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2]); print(sys.base_prefix)",
     ]);
     let not_found = |reason: String| ProcessLoadError::PythonNotFound { reason };
     let (status, output) =
@@ -57,11 +59,16 @@ pub(crate) fn find_python() -> Result<Python, ProcessLoadError> {
         )));
     }
     let mut lines = output.lines();
-    match (lines.next(), lines.next()) {
-        (Some(executable), Some(version)) if !executable.is_empty() => Ok(Python {
-            executable: PathBuf::from(executable),
-            version: version.trim().to_owned(),
-        }),
+    match (lines.next(), lines.next(), lines.next()) {
+        (Some(executable), Some(version), Some(prefix))
+            if !executable.is_empty() && prefix.starts_with('/') =>
+        {
+            Ok(Python {
+                executable: PathBuf::from(executable),
+                version: version.trim().to_owned(),
+                prefix: PathBuf::from(prefix),
+            })
+        }
         _ => Err(not_found(format!(
             "unexpected answer from python3: {}",
             output.trim()

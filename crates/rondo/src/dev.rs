@@ -79,13 +79,16 @@ async fn serve(config: NodeConfig, quiet: bool, no_watch: bool) -> anyhow::Resul
 
     print_banner(&loaded, node.gateway_addr(), node.aws_addr());
     print_warnings(&loaded.spec);
+    print_sandbox_warning(&loaded.spec, node.control());
     let watcher = watcher.map(|watcher| {
         let sources = node.event_sources();
+        let control = Arc::clone(node.control());
         // Owner: this function, which aborts it and waits for it to end after Ctrl-C (before
         // the node shuts down), taking the watcher's upgrades with it.
         tokio::spawn(watcher.run(move |event| {
             if let ReloadEvent::Reloaded(loaded) = &event {
                 print_warnings(&loaded.spec);
+                print_sandbox_warning(&loaded.spec, &control);
                 sources.apply(&loaded.spec);
             }
             report_reload(event);
@@ -211,6 +214,23 @@ fn print_warnings(spec: &manifest::AppSpec) {
     }
     for warning in events::warnings(spec) {
         printer::error_line(&format!("warning: {warning}"));
+    }
+}
+
+/// Process functions running without a sandbox, said at every load that has one.
+fn print_sandbox_warning(spec: &manifest::AppSpec, control: &control::Control) {
+    let has_processes = spec
+        .functions
+        .values()
+        .any(|function| matches!(function.code, manifest::FunctionCode::Process { .. }));
+    if !has_processes {
+        return;
+    }
+    if let Some(Err(reason)) = control.process_sandbox() {
+        printer::error_line(&format!(
+            "warning: PROCESS FUNCTIONS RUN WITHOUT A SANDBOX, as rondo's own user, able to read \
+             its data and the host: {reason}"
+        ));
     }
 }
 

@@ -92,6 +92,7 @@ fn lower_function(
         concurrency_range,
     );
     let allowed_outbound_hosts = lower_outbound_hosts(raw, scope);
+    let ephemeral_storage_mb = lower_ephemeral_storage(raw, scope);
     Some(FunctionSpec {
         name: name.to_owned(),
         code: code?,
@@ -99,23 +100,29 @@ fn lower_function(
         timeout_ms: timeout_ms.unwrap_or(limits::TIMEOUT_MS_DEFAULT),
         environment: lower_environment(raw.environment.as_ref(), scope),
         allowed_outbound_hosts,
+        ephemeral_storage_mb,
         reserved_concurrency,
         event_invoke: lower_event_invoke(raw.event_invoke.as_ref(), declared, scope),
     })
 }
 
-/// Only wasm functions are held to the list; a process's network is not restricted (as on
-/// Lambda), so a list on a process function, even an empty one, would promise what is not kept.
+/// A wasm function is held to its list host by host. A process function's network is all or
+/// nothing (its sandbox has a network of its own, or the host's): only `["*"]` is accepted, since
+/// any other list would promise what is not kept.
 fn lower_outbound_hosts(raw: &RawFunction, scope: &mut Scope<'_, '_>) -> Vec<String> {
     let Some(hosts) = &raw.allowed_outbound_hosts else {
         return Vec::new();
     };
     if raw.runtime.is_some() {
-        scope.error(
-            hosts.span(),
-            "allowed_outbound_hosts applies to wasm functions only; a process function's network is not restricted",
-        );
-        return Vec::new();
+        let all = hosts.get_ref().len() == 1 && hosts.get_ref()[0].get_ref() == "*";
+        if !all {
+            scope.error(
+                hosts.span(),
+                "a process function's network is all or nothing: `[\"*\"]` gives it the host's network; leave allowed_outbound_hosts out to keep it offline",
+            );
+            return Vec::new();
+        }
+        return vec!["*".to_owned()];
     }
     hosts
         .get_ref()
@@ -126,6 +133,29 @@ fn lower_outbound_hosts(raw: &RawFunction, scope: &mut Scope<'_, '_>) -> Vec<Str
                 .ok()
         })
         .collect()
+}
+
+/// Lambda's ephemeral storage: a process function's `/tmp`. A wasm function has no filesystem,
+/// so the setting would not be kept.
+fn lower_ephemeral_storage(raw: &RawFunction, scope: &mut Scope<'_, '_>) -> u32 {
+    let default = limits::EPHEMERAL_STORAGE_MB_DEFAULT;
+    let Some(value) = &raw.ephemeral_storage_mb else {
+        return default;
+    };
+    if raw.runtime.is_none() {
+        scope.error(
+            value.span(),
+            "ephemeral_storage_mb applies to process functions only; a wasm function has no filesystem",
+        );
+        return default;
+    }
+    scope
+        .bounded(
+            "ephemeral_storage_mb",
+            Some(value),
+            limits::EPHEMERAL_STORAGE_MB_RANGE,
+        )
+        .unwrap_or(default)
 }
 
 /// `[function.NAME.async]`, with Lambda's defaults when absent.

@@ -3,4 +3,5 @@
 mod load;
 mod provided;
 mod python;
+mod sandbox;
 mod support;

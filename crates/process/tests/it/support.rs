@@ -26,6 +26,9 @@ pub fn host(idle_timeout: Duration) -> ProcessHost {
         aws_endpoint_url: Some(ENDPOINT.to_owned()),
         credentials: ("test-key".to_owned(), "test-secret".to_owned()),
         idle_timeout,
+        // These tests are about the Runtime API and the pool; sandboxes have tests of their own
+        // (sandbox.rs), and the test bootstrap is a script for the host's Python.
+        sandbox: false,
     })
 }
 
@@ -74,6 +77,8 @@ pub fn config(name: &str, runtime: ProcessRuntime, code_dir: &Path) -> ProcessFu
         timeout_ms: 5_000,
         environment: Vec::new(),
         version: "v1".to_owned(),
+        ephemeral_storage_mb: 512,
+        outbound_network: false,
     }
 }
 
