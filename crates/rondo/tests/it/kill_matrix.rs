@@ -12,6 +12,9 @@
 //! - asynchronous invocations (`Invoke` with `InvocationType: Event`) of a function
 //!   (`test_tables.wasm`) that puts one item per event into `events`.
 //!
+//! One round in three also kills the restarted node again during its recovery (the trigger
+//! redelivering, pending events running), with no load.
+//!
 //! After each restart, the invariants (design note 013):
 //! 1. every acknowledged write is in the table (an HTTP 200, a PutItem answered);
 //! 2. the stream holds a record of every acknowledged write and nothing never written, and each
@@ -54,6 +57,10 @@ const LOAD_MS_MAX: u64 = 900;
 /// the report flushed have printed their REPORT lines (the ledger takes a record just before the
 /// log printer does).
 const COST_TO_KILL_MS_MIN: u64 = 20;
+/// One round in this many also kills the restarted node during its recovery, at a moment below
+/// `RECOVERY_KILL_MS_MAX` after it serves.
+const RECOVERY_KILL_ONE_IN: u64 = 3;
+const RECOVERY_KILL_MS_MAX: u64 = 300;
 /// Workers of each kind.
 const N_HTTP_WORKERS: usize = 2;
 const N_DIRECT_WRITERS: usize = 2;
@@ -173,14 +180,32 @@ async fn every_promise_holds_after_each_sigkill_under_mixed_load() {
         drop(dev);
 
         dev = Dev::start(&app);
+        // Some rounds kill the restarted node again while it recovers: while the trigger
+        // redelivers its last batch, the asynchronous events left pending run, and the ledger
+        // takes their records.
+        let recovery_kill_ms =
+            (rng.below(RECOVERY_KILL_ONE_IN) == 0).then(|| rng.below(RECOVERY_KILL_MS_MAX));
+        if let Some(recovery_kill_ms) = recovery_kill_ms {
+            tokio::time::sleep(Duration::from_millis(recovery_kill_ms)).await;
+            dev.child.kill().expect("SIGKILL rondo dev");
+            dev.child.wait().expect("reap rondo dev");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Nothing flushed the ledger: every REPORT line of this node may lack its record.
+            let reports = count_reports(&dev.stdout());
+            history.end_round(Vec::new(), &BTreeMap::new(), &BTreeMap::new(), &reports);
+            drop(dev);
+            dev = Dev::start(&app);
+        }
         let checked = check(&dev, &history).await;
         assert!(
             checked.problems.is_empty(),
-            "round {round} (seed {seed}, killed after {load_ms} ms):\n{}",
+            "round {round} (seed {seed}, killed after {load_ms} ms, then {recovery_kill_ms:?} ms \
+             into the recovery):\n{}",
             checked.problems.join("\n")
         );
         eprintln!(
-            "round {round}: killed after {load_ms} ms; {} HTTP adds, {} direct writes, {} events \
+            "round {round}: killed after {load_ms} ms, then {recovery_kill_ms:?} ms into the \
+             recovery; {} HTTP adds, {} direct writes, {} events \
              acknowledged so far; {} stream records; ledger/REPORT lines {:?}; round took {:.1} s",
             history.http_adds.len(),
             history
