@@ -11,6 +11,7 @@ mod lambda_api;
 mod metering;
 mod process;
 mod reload;
+mod sandbox;
 mod scaling;
 mod streams;
 mod support;

@@ -949,6 +949,7 @@ pub mod process {
     pub fn start_with(app: &App, extra: &[&str]) -> Dev {
         static TOOLS_READY: OnceLock<()> = OnceLock::new();
         TOOLS_READY.get_or_init(|| {
+            bubblewrap();
             let warm_up = process_app(
                 &format!(
                     "[app]\nname = \"tools\"\n\n{}",
@@ -963,6 +964,30 @@ pub mod process {
             ));
         });
         start_dev(app, extra, Duration::from_secs(60))
+    }
+
+    /// bubblewrap, which rondo's sandbox of process functions needs (with root), installed with
+    /// apt-get when missing: without it process functions would run unsandboxed (rondo warns).
+    pub fn bubblewrap() {
+        const BWRAP: &str = "/usr/bin/bwrap";
+        if Path::new(BWRAP).is_file() {
+            return;
+        }
+        let _lock = super::browser::lock(&std::env::temp_dir().join("rondo-test-apt.lock"));
+        if Path::new(BWRAP).is_file() {
+            return;
+        }
+        let install = ["install", "-y", "--no-install-recommends", "bubblewrap"];
+        let installed = super::browser::apt_get(&install).or_else(|_| {
+            super::browser::apt_get(&["update"])?;
+            super::browser::apt_get(&install)
+        });
+        if let Err(error) = installed {
+            panic!(
+                "process functions run in bubblewrap sandboxes, and installing it failed ({error}); \
+                 install Debian's package: `sudo apt-get install bubblewrap`"
+            );
+        }
     }
 
     fn start_dev(app: &App, extra: &[&str], limit: Duration) -> Dev {
@@ -1564,7 +1589,7 @@ pub mod browser {
         })
     }
 
-    fn apt_get(args: &[&str]) -> Result<(), String> {
+    pub(super) fn apt_get(args: &[&str]) -> Result<(), String> {
         let mut command = if is_root() {
             Command::new("apt-get")
         } else {
@@ -1674,7 +1699,7 @@ pub mod browser {
     }
 
     /// Holds an exclusive lock on the file `path` (made if missing) until dropped.
-    fn lock(path: &Path) -> File {
+    pub(super) fn lock(path: &Path) -> File {
         let file = File::options()
             .create(true)
             .truncate(false)
