@@ -8,6 +8,8 @@
 //! - reads keep working;
 //! - once the file is removed, writes succeed again without a restart, and every event that was
 //!   accepted runs;
+//! - a stream trigger whose function's writes (and checkpoint writes) failed meanwhile delivers
+//!   every record once there is room;
 //! - after a clean stop, the data folder (copied out of the tmpfs) opens in a new `rondo dev`
 //!   with everything that was acknowledged, and nothing that was refused.
 //!
@@ -23,12 +25,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use serde_json::json;
 
 use crate::lambda_api::lambda;
 use crate::support::dynamo::{Poll, dynamodb, s, wait_active};
+use crate::support::streams::dynamodb_streams;
 use crate::support::{App, Dev, post, repo, test_wasm};
 
 /// The tmpfs: room for the compiled-code cache and the store, which the filler then takes.
@@ -39,6 +43,11 @@ const LARGE_BYTES: usize = 300 * 1024;
 const EVENT_PADDING_BYTES: usize = 200 * 1024;
 /// The most large writes tried before the full disk must have refused one.
 const N_WRITES_UNTIL_REFUSED_MAX: usize = 200;
+/// How long to wait for the trigger to catch up once the disk has room (its retries back off up
+/// to 5 s): a bound, not a speed expectation.
+const DELIVERY_WAIT_S: u64 = 120;
+/// Small writes tried while the disk is full.
+const N_SMALL_WRITES_WHILE_FULL: usize = 20;
 /// Events tried while the disk is full.
 const N_EVENTS_WHILE_FULL: usize = 5;
 
@@ -57,8 +66,23 @@ timeout_ms = 60000
 route = "POST /carts/{cartId}/items"
 function = "add-to-cart"
 
+[function.recorder]
+wasm = "trigger.wasm"
+timeout_ms = 60000
+environment = { LOG_TABLE = "deliveries" }
+
 [table.items]
 partition_key = { name = "id", type = "S" }
+stream = "KEYS_ONLY"
+
+[table.deliveries]
+partition_key = { name = "id", type = "S" }
+
+[[trigger]]
+source = "table:items"
+function = "recorder"
+starting_position = "TRIM_HORIZON"
+batch_size = 100
 
 [table.carts]
 partition_key = { name = "cartId", type = "S" }
@@ -75,6 +99,7 @@ async fn a_full_disk_refuses_writes_in_each_protocols_shape_and_service_resumes(
         MANIFEST,
         &[
             ("tables.wasm", test_wasm("test_tables.wasm")),
+            ("trigger.wasm", test_wasm("test_trigger.wasm")),
             (
                 "add-to-cart.wasm",
                 repo().join("examples/cart/add-to-cart.wasm"),
@@ -100,6 +125,23 @@ async fn a_full_disk_refuses_writes_in_each_protocols_shape_and_service_resumes(
         acknowledged.len()
     );
     check_reads(&client, &acknowledged, &refused).await;
+    // Small writes may still fit in the file's free pages: those acknowledged must stay, and
+    // their stream records reach the trigger, whose own writes may fail meanwhile.
+    let mut n_small_fit = 0;
+    for idx in 0..N_SMALL_WRITES_WHILE_FULL {
+        let id = format!("small-{idx}");
+        match put_item(&client, &id, 10).await {
+            Ok(()) => {
+                acknowledged.insert(id);
+                n_small_fit += 1;
+            }
+            Err(error) => assert!(
+                error.starts_with("500 InternalServerError"),
+                "PutItem {id} on a full disk: {error}"
+            ),
+        }
+    }
+    eprintln!("disk full: {n_small_fit} of {N_SMALL_WRITES_WHILE_FULL} small writes fit");
     let function_error = function_write_while_full(dev).await;
     eprintln!("disk full: the function saw {function_error}");
     let gateway = post(
@@ -133,6 +175,10 @@ async fn a_full_disk_refuses_writes_in_each_protocols_shape_and_service_resumes(
     acknowledged.insert(id);
     wait_for_events(&client, &accepted).await;
     check_reads(&client, &acknowledged, &refused).await;
+    // The trigger, whose function's writes and whose checkpoint writes failed meanwhile, catches
+    // up: every record of the stream is delivered.
+    let n_records = wait_for_deliveries(dev).await;
+    eprintln!("disk full: all {n_records} stream records delivered after the space returned");
 
     // A clean stop, then the data folder in a new node: everything acknowledged is there.
     let stderr = full.dev.stderr();
@@ -151,6 +197,7 @@ async fn a_full_disk_refuses_writes_in_each_protocols_shape_and_service_resumes(
     put_item(&client, "after-restart", 10)
         .await
         .expect("a write after the restart");
+    wait_for_deliveries(&dev).await;
 }
 
 /// Large PutItems until one is refused; returns the refused id. Every refusal is DynamoDB's
@@ -300,6 +347,96 @@ async fn wait_for_events(client: &Client, accepted: &BTreeSet<String>) {
             poll.tick(id).await;
         }
     }
+}
+
+/// Waits until every record of `items`' stream is in `deliveries` (the trigger's function writes
+/// one item per record it is given, with its sequence number in `seq`); returns how many there
+/// are.
+async fn wait_for_deliveries(dev: &Dev) -> usize {
+    let client = dynamodb(dev);
+    let items = wait_active(&client, "items").await;
+    let arn = items.latest_stream_arn().expect("items has a stream");
+    let seqs = stream_seqs(&dynamodb_streams(dev), arn).await;
+    let poll = Poll::new(
+        "every stream record delivered",
+        Duration::from_secs(DELIVERY_WAIT_S),
+    );
+    loop {
+        let mut delivered = BTreeSet::new();
+        let mut start = None;
+        loop {
+            let page = client
+                .scan()
+                .table_name("deliveries")
+                .projection_expression("seq")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("Scan deliveries: {e:?}"));
+            for item in page.items() {
+                let seq = item["seq"].as_s().expect("seq is a string");
+                delivered.insert(seq.clone());
+            }
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        let n_missing = seqs.difference(&delivered).count();
+        if n_missing == 0 {
+            return seqs.len();
+        }
+        poll.tick(format!(
+            "{n_missing} of {} records not delivered",
+            seqs.len()
+        ))
+        .await;
+    }
+}
+
+/// The sequence numbers of every record of the stream at `arn`.
+async fn stream_seqs(streams: &aws_sdk_dynamodbstreams::Client, arn: &str) -> BTreeSet<String> {
+    let described = streams
+        .describe_stream()
+        .stream_arn(arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DescribeStream: {e:?}"));
+    let mut seqs = BTreeSet::new();
+    let description = described.stream_description().expect("StreamDescription");
+    for shard in description.shards() {
+        let shard_id = shard.shard_id().expect("ShardId");
+        let mut iterator = streams
+            .get_shard_iterator()
+            .stream_arn(arn)
+            .shard_id(shard_id)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetShardIterator {shard_id}: {e:?}"))
+            .shard_iterator
+            .expect("ShardIterator");
+        loop {
+            let page = streams
+                .get_records()
+                .shard_iterator(&iterator)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("GetRecords {shard_id}: {e:?}"));
+            if page.records().is_empty() {
+                break;
+            }
+            for record in page.records() {
+                let body = record.dynamodb().expect("dynamodb");
+                seqs.insert(body.sequence_number().expect("SequenceNumber").to_owned());
+            }
+            match page.next_shard_iterator {
+                Some(next) => iterator = next,
+                None => break,
+            }
+        }
+    }
+    seqs
 }
 
 /// A PutItem of `id` with `bytes` of padding; an error as `"<status> <code>: <message>"`.
