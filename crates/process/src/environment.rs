@@ -298,17 +298,14 @@ struct Started {
 async fn start_process(launch: &Launch, uid: Option<&UidLease>) -> io::Result<Started> {
     let (stdout_read, stdout_write) = io::pipe()?;
     let (stderr_read, stderr_write) = io::pipe()?;
-    let (program, args, fds, plan) = match (&launch.sandbox, uid) {
+    let (program, args, fds) = match (&launch.sandbox, uid) {
         (Some((sandbox, plan)), Some(uid)) => {
-            let (program, args, fds) =
-                sandbox.command_line(plan, uid.uid(), &launch.program, &launch.args)?;
-            (program, args, fds, Some(plan))
+            sandbox.command_line(plan, uid.uid(), &launch.program, &launch.args)?
         }
         _ => (
             launch.program.clone(),
             launch.args.iter().map(Into::into).collect(),
             Vec::new(),
-            None,
         ),
     };
     let mut command = tokio::process::Command::new(program);
@@ -332,13 +329,28 @@ async fn start_process(launch: &Launch, uid: Option<&UidLease>) -> io::Result<St
         api_listener,
         aws_forward,
     };
-    match plan.map(|plan| plan.network) {
-        Some(Network::Private { aws_endpoint }) => {
-            command.current_dir("/").env(
+    let Some((sandbox, plan)) = &launch.sandbox else {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        command
+            .current_dir(&launch.working_dir)
+            .env("AWS_LAMBDA_RUNTIME_API", listener.local_addr()?.to_string());
+        let child = command.spawn()?;
+        // The command holds the pipes' write ends; dropping it leaves them to the child alone,
+        // so the read ends see the end of output when the environment ends.
+        drop(command);
+        return Ok(started(child, listener, None));
+    };
+    command.current_dir("/");
+    match plan.network {
+        Network::Private { aws_endpoint } => {
+            command.env(
                 "AWS_LAMBDA_RUNTIME_API",
                 format!("{}:{SANDBOX_RUNTIME_API_PORT}", Ipv4Addr::LOCALHOST),
             );
-            let (child, api, aws) = spawn_in_private_network(command, aws_endpoint).await?;
+            let launched = sandbox.launch(command, plan.network).await?;
+            let Some((api, aws)) = launched.private else {
+                return Err(io::Error::other("a private network without its listeners"));
+            };
             let api = TcpListener::from_std(api)?;
             let aws_forward = match (aws, aws_endpoint) {
                 (Some(listener), Some(endpoint)) => {
@@ -346,59 +358,15 @@ async fn start_process(launch: &Launch, uid: Option<&UidLease>) -> io::Result<St
                 }
                 _ => None,
             };
-            Ok(started(child, api, aws_forward))
+            Ok(started(launched.child, api, aws_forward))
         }
-        network => {
+        Network::Host => {
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-            let address = listener.local_addr()?;
-            match network {
-                Some(_) => command.current_dir("/"),
-                None => command.current_dir(&launch.working_dir),
-            };
-            command.env("AWS_LAMBDA_RUNTIME_API", address.to_string());
-            let child = command.spawn()?;
-            // The command holds the pipes' write ends; dropping it leaves them to the child
-            // alone, so the read ends see the end of output when the environment ends.
-            drop(command);
-            Ok(started(child, listener, None))
+            command.env("AWS_LAMBDA_RUNTIME_API", listener.local_addr()?.to_string());
+            let launched = sandbox.launch(command, plan.network).await?;
+            Ok(started(launched.child, listener, None))
         }
     }
-}
-
-/// Starts `command` in a new network namespace, made by a thread of its own that binds the
-/// Runtime API and the AWS endpoint's forwarder inside it first (so both exist before the
-/// runtime starts), and ends when the process started.
-async fn spawn_in_private_network(
-    mut command: tokio::process::Command,
-    aws_endpoint: Option<SocketAddr>,
-) -> io::Result<(
-    tokio::process::Child,
-    std::net::TcpListener,
-    Option<std::net::TcpListener>,
-)> {
-    let handle = tokio::runtime::Handle::current();
-    // Owner: this function, which awaits it.
-    tokio::task::spawn_blocking(move || {
-        std::thread::scope(|scope| {
-            // Owner: this closure, which joins it: a thread of its own, because it moves into
-            // the sandbox's network namespace for good (a pooled thread must not).
-            scope
-                .spawn(move || {
-                    sandbox::enter_private_network()?;
-                    let (api, aws) = sandbox::bind_private_listeners(aws_endpoint)?;
-                    let _runtime = handle.enter();
-                    let child = command.spawn()?;
-                    // The command holds the pipes' write ends: dropped here, the child alone
-                    // holds them.
-                    drop(command);
-                    Ok((child, api, aws))
-                })
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("the sandbox's start panicked")))
-        })
-    })
-    .await
-    .map_err(|error| io::Error::other(error.to_string()))?
 }
 
 fn place_in_cgroup(

@@ -81,9 +81,11 @@ const ETC_ENTRIES: &[&str] = &[
     "/etc/mime.types",
 ];
 
-/// The node's sandbox: the tools found and the seccomp program built once, and the uids in use.
+/// The node's sandbox: the tools found and the seccomp program built once, the uids in use, and
+/// the thread that starts sandboxes.
 #[derive(Debug)]
 pub(crate) struct Sandbox {
+    launcher: Launcher,
     bwrap: PathBuf,
     prlimit: PathBuf,
     setpriv: PathBuf,
@@ -194,6 +196,9 @@ impl Sandbox {
             })
         };
         let sandbox = Sandbox {
+            launcher: Launcher::start().map_err(|error| {
+                format!("the thread that starts sandboxes cannot start: {error}")
+            })?,
             bwrap: find("bwrap")?,
             prlimit: find("prlimit")?,
             setpriv: find("setpriv")?,
@@ -203,6 +208,17 @@ impl Sandbox {
         };
         sandbox.probe()?;
         Ok(sandbox)
+    }
+
+    /// Starts `command` (a [`Sandbox::command_line`]) on the launcher thread: in a network
+    /// namespace of its own with the Runtime API and the AWS endpoint's forwarder bound inside, or
+    /// in the host's network.
+    pub(crate) async fn launch(
+        &self,
+        command: tokio::process::Command,
+        network: Network,
+    ) -> io::Result<Launched> {
+        self.launcher.launch(command, network).await
     }
 
     /// Hands out a uid for one environment; `None` when every sandbox uid is in use.
@@ -378,6 +394,125 @@ impl Sandbox {
     }
 }
 
+/// A started sandbox: its first process, and in a network of its own the listeners bound inside
+/// it (the Runtime API's, and the AWS endpoint's forwarder's when there is an endpoint).
+pub(crate) struct Launched {
+    pub(crate) child: tokio::process::Child,
+    pub(crate) private: Option<(std::net::TcpListener, Option<std::net::TcpListener>)>,
+}
+
+struct LaunchRequest {
+    command: tokio::process::Command,
+    network: Network,
+    runtime: tokio::runtime::Handle,
+    reply: tokio::sync::oneshot::Sender<io::Result<Launched>>,
+}
+
+/// The one thread that starts every sandbox of a node.
+///
+/// One long-lived thread, because of two things Linux ties to the thread rather than the
+/// process: bubblewrap's `--die-with-parent` (`PR_SET_PDEATHSIG`) fires when the *thread* that
+/// started it ends, so a sandbox started from a short-lived thread would be killed at once; and
+/// a network namespace is entered per thread, so this thread moves into each new sandbox's
+/// namespace to bind its listeners and start it, then back into the host's. The thread ends
+/// when the [`Sandbox`] is dropped, and every sandbox it started dies with it.
+#[derive(Debug)]
+struct Launcher {
+    requests: Option<std::sync::mpsc::Sender<LaunchRequest>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Launcher {
+    fn start() -> io::Result<Launcher> {
+        let host_network = std::fs::File::open("/proc/thread-self/ns/net")?;
+        let (requests, received) = std::sync::mpsc::channel::<LaunchRequest>();
+        // Owner: the `Launcher`, whose drop closes its channel (the thread then ends) and joins it.
+        let thread = std::thread::Builder::new()
+            .name("rondo-sandbox-launcher".to_owned())
+            .spawn(move || {
+                for request in received {
+                    let launched = launch_here(&host_network, request.command, request.network, &request.runtime);
+                    let broken = matches!(&launched, Err(error) if error.kind() == io::ErrorKind::NotConnected);
+                    let _ = request.reply.send(launched);
+                    if broken {
+                        // Stuck in a sandbox's network namespace: start nothing more.
+                        return;
+                    }
+                }
+            })?;
+        Ok(Launcher {
+            requests: Some(requests),
+            thread: Some(thread),
+        })
+    }
+
+    async fn launch(
+        &self,
+        command: tokio::process::Command,
+        network: Network,
+    ) -> io::Result<Launched> {
+        let stopped = || io::Error::other("the sandbox launcher has stopped");
+        let (reply, launched) = tokio::sync::oneshot::channel();
+        let request = LaunchRequest {
+            command,
+            network,
+            runtime: tokio::runtime::Handle::current(),
+            reply,
+        };
+        self.requests
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(request)
+            .map_err(|_| stopped())?;
+        launched.await.map_err(|_| stopped())?
+    }
+}
+
+impl Drop for Launcher {
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts `command` on the calling thread (the launcher's), in a new network namespace or the
+/// host's. An error of kind `NotConnected` means the thread could not go back to the host's
+/// network namespace.
+fn launch_here(
+    host_network: &std::fs::File,
+    mut command: tokio::process::Command,
+    network: Network,
+    runtime: &tokio::runtime::Handle,
+) -> io::Result<Launched> {
+    let _runtime = runtime.enter();
+    let Network::Private { aws_endpoint } = network else {
+        let child = command.spawn()?;
+        return Ok(Launched {
+            child,
+            private: None,
+        });
+    };
+    enter_private_network()?;
+    let launched = bind_private_listeners(aws_endpoint).and_then(|(api, aws)| {
+        let child = command.spawn()?;
+        Ok(Launched {
+            child,
+            private: Some((api, aws)),
+        })
+    });
+    // The command holds the pipes' write ends: dropped here, the child alone holds them.
+    drop(command);
+    nix::sched::setns(host_network, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|error| {
+        io::Error::new(
+            io::ErrorKind::NotConnected,
+            format!("cannot return to the host's network namespace: {error}"),
+        )
+    })?;
+    launched
+}
+
 /// Builds an argument list.
 #[derive(Default)]
 struct Arguments(Vec<OsString>);
@@ -418,10 +553,9 @@ impl Folders {
     }
 }
 
-/// Moves the calling thread into a new network namespace with its loopback up. Only for a
-/// thread that ends soon after (a scoped thread starting a sandbox): what it does afterwards
-/// happens inside.
-pub(crate) fn enter_private_network() -> io::Result<()> {
+/// Moves the calling thread into a new network namespace with its loopback up: what it does
+/// afterwards happens inside, until it goes back.
+fn enter_private_network() -> io::Result<()> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
     loopback_up()
 }
@@ -465,7 +599,7 @@ fn loopback_up() -> io::Result<()> {
 
 /// Binds the Runtime API (Lambda's `127.0.0.1:9001`) and, when there is an AWS endpoint, a
 /// listener on its port, in the calling thread's network namespace.
-pub(crate) fn bind_private_listeners(
+fn bind_private_listeners(
     aws_endpoint: Option<SocketAddr>,
 ) -> io::Result<(std::net::TcpListener, Option<std::net::TcpListener>)> {
     let api = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, SANDBOX_RUNTIME_API_PORT))?;

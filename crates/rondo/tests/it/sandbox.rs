@@ -91,3 +91,90 @@ fn walk(folder: &std::path::Path) -> Vec<String> {
     }
     files
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sandboxes_die_with_a_killed_rondo() {
+    let text = format!(
+        "[app]\nname = \"orphans\"\n\n{}",
+        python_function("hostile", "hostile", "hostile.handler", "")
+    );
+    let app = process_app(
+        &text,
+        &[(
+            "hostile/hostile.py",
+            repo().join("crates/process/tests/it/hostile.py"),
+        )],
+    );
+    let mut dev = start(&app);
+    let client = lambda(&dev);
+    let me = invoke(&client, "hostile", json!({"attack": "whoami"})).await;
+    assert_ne!(me.expect_ok()["uid"], 0);
+    let rondo = dev.child.id();
+    let sandboxed = descendants(rondo);
+    assert!(
+        sandboxed.len() >= 3,
+        "the warm environment's sandbox is running: {sandboxed:?}"
+    );
+
+    // SIGKILL: no destructor runs; the sandbox's first bubblewrap dies with its parent thread.
+    dev.child.kill().expect("kill rondo");
+    dev.child.wait().expect("reap rondo");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let alive: Vec<u32> = sandboxed
+            .iter()
+            .copied()
+            .filter(|pid| is_running(*pid))
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sandbox processes outlived rondo: {alive:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Every process below `pid` (its children, theirs, and so on).
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|entry| {
+            let child: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+            let parent = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((child, parent))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut index = 0;
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, of)| *of == parent)
+                .map(|(child, _)| *child),
+        );
+        index += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Whether `pid` is a live process (not gone, not a zombie).
+fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+    })
+}
