@@ -51,12 +51,15 @@ use crate::support::{App, Dev, client, repo, test_wasm};
 /// Kill-and-restart rounds.
 const N_ROUNDS: usize = 20;
 /// Load before the kill, in milliseconds: each round picks a moment in this range.
-const LOAD_MS_MIN: u64 = 150;
+const LOAD_MS_MIN: u64 = 200;
 const LOAD_MS_MAX: u64 = 900;
 /// The least time between the cost report taken under load and the kill, so that the invocations
 /// the report flushed have printed their REPORT lines (the ledger takes a record just before the
 /// log printer does).
-const COST_TO_KILL_MS_MIN: u64 = 20;
+const COST_TO_KILL_MS_MIN: u64 = 100;
+/// How long a live node's log printer may take to print what its ledger took: a bound, not a
+/// speed expectation.
+const PRINTER_WAIT_S: u64 = 10;
 /// One round in this many also kills the restarted node during its recovery, at a moment below
 /// `RECOVERY_KILL_MS_MAX` after it serves.
 const RECOVERY_KILL_ONE_IN: u64 = 3;
@@ -532,13 +535,27 @@ async fn check(dev: &Dev, history: &History) -> Checked {
     // 5. The ledger against the REPORT lines. Its reader flushes it, and the REPORT lines of
     // what it flushed are printed just after the ledger took the records.
     let ledger = ledger_counts(dev).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let reports = count_reports(&dev.stdout());
+    let printed_by = |reports: &BTreeMap<String, u64>, function: &str| {
+        history.reports_before.get(function).copied().unwrap_or(0)
+            + reports.get(function).copied().unwrap_or(0)
+    };
+    // This node is alive: the printer writes what the ledger took, soon; wait for it.
+    let deadline = Instant::now() + Duration::from_secs(PRINTER_WAIT_S);
+    let reports = loop {
+        let reports = count_reports(&dev.stdout());
+        let caught_up = FUNCTIONS.iter().all(|(function, _)| {
+            ledger.get(*function).copied().unwrap_or(0) <= printed_by(&reports, function)
+        });
+        if caught_up || Instant::now() > deadline {
+            break reports;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let mut metered = BTreeMap::new();
     for (function, _) in FUNCTIONS {
         let count = |counts: &BTreeMap<String, u64>| counts.get(function).copied().unwrap_or(0);
         let in_ledger = count(&ledger);
-        let printed = count(&history.reports_before) + count(&reports);
+        let printed = printed_by(&reports, function);
         let flushed = count(&history.ledger_flushed);
         let unflushed = count(&history.reports_unflushed);
         metered.insert(function.to_owned(), (in_ledger, printed));
@@ -551,7 +568,8 @@ async fn check(dev: &Dev, history: &History) -> Checked {
         if in_ledger > printed {
             problems.push(format!(
                 "{function}: the ledger counts {in_ledger} invocations, more than the {printed} \
-                 REPORT lines printed"
+                 REPORT lines printed (or a log printer was kept from running for \
+                 {COST_TO_KILL_MS_MIN} ms before a kill)"
             ));
         }
         if printed - in_ledger.min(printed) > unflushed {
