@@ -248,10 +248,20 @@ impl Function {
         let start = Instant::now();
         let deadline = start + Duration::from_millis(u64::from(inner.timeout_ms));
         let logs = LogBuffer::default();
+        // The guest sees its own environment and nothing of the host: no arguments, no
+        // preopened folder (so no file at all), stdin closed, and no network but outbound HTTP
+        // (through `wasi:http` and the outbound policy). `wasi:sockets` is linked, so every use
+        // of it is refused here, explicitly rather than by wasmtime's defaults. The clocks are
+        // the host's: the wall clock is UTC, the monotonic clock starts with this context.
+        // `crates/runtime/tests/sandbox.rs` checks each.
         let wasi = WasiCtx::builder()
             .envs(&inner.environment)
             .stdout(logs.stream(LogSource::Stdout))
             .stderr(logs.stream(LogSource::Stderr))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
         let state = HostState {
             wasi,
