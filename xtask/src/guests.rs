@@ -24,9 +24,12 @@ use sha2::{Digest, Sha256};
 
 /// One wasm guest: how to build it and where its component is committed.
 struct Guest {
-    /// The cargo package, also the guest's name in `guests.lock`.
+    /// The cargo package, also the guest's name in `guests.lock` unless the guest is an example.
     package: &'static str,
-    /// The file cargo writes to `<target>/wasm32-wasip2/guest/`.
+    /// An example target of `package` (a `cdylib`) that is the guest instead of the package's
+    /// library; its name is then the guest's name in `guests.lock`.
+    example: Option<&'static str>,
+    /// The file cargo writes to `<target>/wasm32-wasip2/guest/` (`examples/` for an example).
     artifact: &'static str,
     /// Where the component is committed, relative to the workspace root.
     output: &'static str,
@@ -37,12 +40,14 @@ struct Guest {
 const GUESTS: &[Guest] = &[
     Guest {
         package: "hello",
+        example: None,
         artifact: "hello.wasm",
         output: "examples/hello/hello.wasm",
         input_dirs: &["wit", "sdk/rust", "examples/hello/function"],
     },
     Guest {
         package: "add-to-cart",
+        example: None,
         artifact: "add_to_cart.wasm",
         output: "examples/cart/add-to-cart.wasm",
         input_dirs: &[
@@ -54,6 +59,7 @@ const GUESTS: &[Guest] = &[
     },
     Guest {
         package: "display-cart",
+        example: None,
         artifact: "display_cart.wasm",
         output: "examples/cart/display-cart.wasm",
         input_dirs: &[
@@ -65,6 +71,7 @@ const GUESTS: &[Guest] = &[
     },
     Guest {
         package: "cart-status",
+        example: None,
         artifact: "cart_status.wasm",
         output: "examples/cart/cart-status.wasm",
         input_dirs: &[
@@ -76,35 +83,54 @@ const GUESTS: &[Guest] = &[
     },
     Guest {
         package: "test-handler",
+        example: None,
         artifact: "test_handler.wasm",
         output: "test-programs/wasm/test_handler.wasm",
         input_dirs: &["wit", "sdk/rust", "test-programs/handler"],
     },
     Guest {
         package: "test-http",
+        example: None,
         artifact: "test_http.wasm",
         output: "test-programs/wasm/test_http.wasm",
         input_dirs: &["test-programs/http"],
     },
     Guest {
         package: "test-tables",
+        example: None,
         artifact: "test_tables.wasm",
         output: "test-programs/wasm/test_tables.wasm",
         input_dirs: &["wit", "sdk/rust", "test-programs/tables"],
     },
     Guest {
         package: "test-trigger",
+        example: None,
         artifact: "test_trigger.wasm",
         output: "test-programs/wasm/test_trigger.wasm",
         input_dirs: &["wit", "sdk/rust", "test-programs/trigger"],
     },
     Guest {
         package: "test-trigger-bench",
+        example: None,
         artifact: "test_trigger_bench.wasm",
         output: "test-programs/wasm/test_trigger_bench.wasm",
         input_dirs: &["wit", "sdk/rust", "test-programs/trigger-bench"],
     },
+    Guest {
+        package: "test-handler",
+        example: Some("test-hostile"),
+        artifact: "test_hostile.wasm",
+        output: "test-programs/wasm/test_hostile.wasm",
+        input_dirs: &["wit", "sdk/rust", "test-programs/handler"],
+    },
 ];
+
+impl Guest {
+    /// The guest's name in `guests.lock`: its example's, or else its package's.
+    fn name(&self) -> &'static str {
+        self.example.unwrap_or(self.package)
+    }
+}
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
@@ -144,7 +170,7 @@ pub(crate) fn build(root: &Path) -> anyhow::Result<()> {
             "{:<40} {:>9} bytes  sha256 {}",
             guest.output, n_bytes, entry.output_sha256
         );
-        lock.insert(guest.package.to_owned(), entry);
+        lock.insert(guest.name().to_owned(), entry);
     }
     let lock_path = root.join(LOCK_FILE);
     fs::write(&lock_path, format_lock(&lock))
@@ -163,8 +189,8 @@ pub(crate) fn check(root: &Path) -> anyhow::Result<()> {
         parse_lock(&lock_text).with_context(|| format!("parsing {}", lock_path.display()))?;
     let mut problems = Vec::new();
     for guest in GUESTS {
-        if let Some(problem) = check_guest(root, guest, lock.get(guest.package))? {
-            problems.push(format!("  - {}: {problem}", guest.package));
+        if let Some(problem) = check_guest(root, guest, lock.get(guest.name()))? {
+            problems.push(format!("  - {}: {problem}", guest.name()));
         }
     }
     ensure!(
@@ -190,7 +216,8 @@ pub(crate) fn check_rebuild(root: &Path) -> anyhow::Result<()> {
         if rebuilt != committed {
             problems.push(format!(
                 "  - {}: a rebuild differs from {}",
-                guest.package, guest.output
+                guest.name(),
+                guest.output
             ));
         }
     }
@@ -235,8 +262,33 @@ fn check_guest(
     Ok(None)
 }
 
-/// Runs `cargo build` for every guest into `target_dir` and returns the artifacts in `GUESTS` order.
+/// Runs `cargo build` for every guest into `target_dir` and returns the artifacts in `GUESTS` order:
+/// once for the libraries, once for the guests that are examples.
 fn cargo_build(root: &Path, target_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let rustflags = encoded_rustflags(root)?;
+    let mut libraries = cargo_build_command(root, target_dir, &rustflags);
+    let mut examples = cargo_build_command(root, target_dir, &rustflags);
+    for guest in GUESTS {
+        match guest.example {
+            None => libraries.args(["--package", guest.package]),
+            Some(example) => examples.args(["--package", guest.package, "--example", example]),
+        };
+    }
+    run_cargo_build(libraries)?;
+    if GUESTS.iter().any(|guest| guest.example.is_some()) {
+        run_cargo_build(examples)?;
+    }
+    let out_dir = target_dir.join(TARGET).join(PROFILE);
+    Ok(GUESTS
+        .iter()
+        .map(|guest| match guest.example {
+            None => out_dir.join(guest.artifact),
+            Some(_) => out_dir.join("examples").join(guest.artifact),
+        })
+        .collect())
+}
+
+fn cargo_build_command(root: &Path, target_dir: &Path, rustflags: &str) -> Command {
     let mut command = Command::new(cargo());
     command
         .current_dir(root)
@@ -250,21 +302,18 @@ fn cargo_build(root: &Path, target_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         ])
         .arg("--target-dir")
         .arg(target_dir)
-        .env("CARGO_ENCODED_RUSTFLAGS", encoded_rustflags(root)?);
-    for guest in GUESTS {
-        command.args(["--package", guest.package]);
-    }
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags);
+    command
+}
+
+fn run_cargo_build(mut command: Command) -> anyhow::Result<()> {
     println!("building guests: {command:?}");
     let status = command.status().context("running cargo")?;
     ensure!(
         status.success(),
         "building the guests failed ({status}); is the target installed? `rustup target add {TARGET}`"
     );
-    let out_dir = target_dir.join(TARGET).join(PROFILE);
-    Ok(GUESTS
-        .iter()
-        .map(|guest| out_dir.join(guest.artifact))
-        .collect())
+    Ok(())
 }
 
 /// The guests' only rustflags: path remappings, so the components do not depend on where the
