@@ -497,14 +497,33 @@ async fn check(dev: &Dev, history: &History) -> Checked {
     problems.extend(stream_problems(&records, history));
 
     // 3. and 4. Every record reaches the trigger's function; every accepted event runs.
+    problems.extend(catch_up_problem(&client, &records, history).await);
+
+    // 5. The ledger against the REPORT lines.
+    let (ledger_problems, metered) = ledger_problems(dev, history).await;
+    problems.extend(ledger_problems);
+    Checked {
+        problems,
+        n_records: records.len(),
+        metered,
+    }
+}
+
+/// Waits (bounded) until every stream record is in `deliveries` and every accepted event's item
+/// is in `events`; what is still missing at the deadline.
+async fn catch_up_problem(
+    client: &Client,
+    records: &[Record],
+    history: &History,
+) -> Option<String> {
     let deadline = Instant::now() + Duration::from_secs(CATCH_UP_WAIT_S);
     loop {
-        let delivered: BTreeSet<u128> = scan(&client, "deliveries", Some("seq"))
+        let delivered: BTreeSet<u128> = scan(client, "deliveries", Some("seq"))
             .await
             .iter()
             .map(|item| string(item, "seq").parse().expect("a numeric seq"))
             .collect();
-        let ran: BTreeSet<String> = scan(&client, "events", None)
+        let ran: BTreeSet<String> = scan(client, "events", None)
             .await
             .iter()
             .map(|item| string(item, "id"))
@@ -516,10 +535,10 @@ async fn check(dev: &Dev, history: &History) -> Checked {
             .collect();
         let not_run: Vec<&String> = history.events.difference(&ran).collect();
         if undelivered.is_empty() && not_run.is_empty() {
-            break;
+            return None;
         }
         if Instant::now() > deadline {
-            problems.push(format!(
+            return Some(format!(
                 "{} stream records never delivered (a checkpoint ahead of delivery?), the first \
                  {:?}; {} accepted events never run, the first {:?}",
                 undelivered.len(),
@@ -527,19 +546,25 @@ async fn check(dev: &Dev, history: &History) -> Checked {
                 not_run.len(),
                 not_run.first()
             ));
-            break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
 
-    // 5. The ledger against the REPORT lines. Its reader flushes it, and the REPORT lines of
-    // what it flushed are printed just after the ledger took the records.
+/// Checks the ledger against the REPORT lines (design note 013): per function,
+/// flushed ≤ ledger ≤ REPORT and REPORT − ledger ≤ unflushed. Also returns, per function, the
+/// ledger's count and the REPORT lines.
+async fn ledger_problems(
+    dev: &Dev,
+    history: &History,
+) -> (Vec<String>, BTreeMap<String, (u64, u64)>) {
+    // Its reader flushes the ledger, and this node is alive: the printer writes what the ledger
+    // took soon after it took it, so wait (bounded) for the lines.
     let ledger = ledger_counts(dev).await;
     let printed_by = |reports: &BTreeMap<String, u64>, function: &str| {
         history.reports_before.get(function).copied().unwrap_or(0)
             + reports.get(function).copied().unwrap_or(0)
     };
-    // This node is alive: the printer writes what the ledger took, soon; wait for it.
     let deadline = Instant::now() + Duration::from_secs(PRINTER_WAIT_S);
     let reports = loop {
         let reports = count_reports(&dev.stdout());
@@ -551,6 +576,7 @@ async fn check(dev: &Dev, history: &History) -> Checked {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    let mut problems = Vec::new();
     let mut metered = BTreeMap::new();
     for (function, _) in FUNCTIONS {
         let count = |counts: &BTreeMap<String, u64>| counts.get(function).copied().unwrap_or(0);
@@ -579,11 +605,7 @@ async fn check(dev: &Dev, history: &History) -> Checked {
             ));
         }
     }
-    Checked {
-        problems,
-        n_records: records.len(),
-        metered,
-    }
+    (problems, metered)
 }
 
 fn table_problems(items: &[Item], history: &History) -> Vec<String> {
