@@ -1,7 +1,8 @@
 //! The two listeners' request handlers: the gateway (the app's routes, its WebSocket API and
 //! static files) and the AWS endpoint (the AWS APIs rondo answers: DynamoDB's and DynamoDB
 //! Streams' JSON protocol by `X-Amz-Target`, Lambda's Invoke, GetFunction and ListFunctions, and
-//! `@connections`, each after its SigV4 check; and rondo's admin API, unsigned).
+//! `@connections`, each after its SigV4 check; and rondo's admin API, unsigned, but for the
+//! store's backup, which is all data and signed like DynamoDB's API).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,6 +81,9 @@ pub async fn aws_endpoint(
         if path == metering::admin::METRICS_PATH || path == metering::admin::COST_PATH {
             return admin(&snapshot, services.admin.as_ref(), &request).await;
         }
+        if path == metering::backup::BACKUP_PATH {
+            return backup(&services, request);
+        }
     }
     aws_api(snapshot, observer, services, request)
         .await
@@ -118,6 +122,21 @@ async fn admin(
         app.billing.price_per_request_nano_usd,
     );
     metering::admin::handle_cost(&admin.ledger, &prices, request.uri().query()).await
+}
+
+/// The store's backup: all data, so signed like DynamoDB's API and refused in its shape.
+fn backup(services: &AwsServices, request: http::Request<Incoming>) -> AwsResponse {
+    let (parts, _body) = request.into_parts();
+    if let Err(refused) = sigv4::verify(
+        &services.auth,
+        Service::DynamoDb,
+        &parts,
+        b"",
+        SystemTime::now(),
+    ) {
+        return dynamodb_auth_error(&refused).map(BodyExt::boxed);
+    }
+    metering::backup::handle(services.tables.store())
 }
 
 /// The AWS APIs proper: Lambda's and `@connections` (by path) and the JSON APIs (by `X-Amz-Target`).
@@ -264,11 +283,7 @@ async fn dynamodb(
         body,
         SystemTime::now(),
     ) {
-        let body = serde_json::json!({
-            "__type": format!("com.amazon.coral.service#{}", refused.code),
-            "message": refused.message,
-        });
-        return json_response(refused.status, body.to_string());
+        return dynamodb_auth_error(&refused);
     }
     let answer = match api {
         JsonApi::DynamoDb => services.tables.handle(operation, body).await,
@@ -278,6 +293,15 @@ async fn dynamodb(
         Ok(answer) => json_response(http::StatusCode::OK, answer.to_string()),
         Err(error) => json_error(&error),
     }
+}
+
+/// DynamoDB's answer to a request whose signature was refused.
+fn dynamodb_auth_error(refused: &sigv4::AuthError) -> Response {
+    let body = serde_json::json!({
+        "__type": format!("com.amazon.coral.service#{}", refused.code),
+        "message": refused.message,
+    });
+    json_response(refused.status, body.to_string())
 }
 
 /// DynamoDB's answer to a body that could not be read: the JSON protocol's error shape, with the

@@ -8,12 +8,14 @@
 //!   source) sums; buckets past their retention are deleted. [`Ledger::summarize`] gives a
 //!   [`CostReport`] priced at a [`PriceTable`], the same before and after a rollup.
 //! - [`Metrics`]: Prometheus counters, histograms and gauges per function and trigger.
-//! - [`admin`]: the admin API's `GET /rondo/v1/cost` and `GET /metrics`.
+//! - [`admin`]: the admin API's `GET /rondo/v1/cost` and `GET /metrics`; [`backup`]: its
+//!   `GET /rondo/v1/backup`, the whole store streamed from one snapshot.
 //!
 //! The ledger lives in the area `store::keyspace::Area::Ledger` of the store's keyspace;
 //! `codec.rs` has its layout, and `docs/design/008-metering.md` the design.
 
 pub mod admin;
+pub mod backup;
 pub mod limits;
 
 mod codec;

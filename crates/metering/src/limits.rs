@@ -59,6 +59,13 @@ pub const PROGRESS_INTERVAL_ENTRIES: u64 = 10_000;
 pub const PROGRESS_LINES_QUEUED_MAX: usize = 16;
 
 // How the limits relate, checked at compile time.
+/// The bytes of one chunk of a backup's streamed body (`GET /rondo/v1/backup`).
+pub const BACKUP_CHUNK_BYTES: usize = 256 * 1024;
+
+/// Chunks of a backup waiting for the client: with the chunk the walk fills, what a backup
+/// holds in memory, however large the store (a slow client slows the walk instead).
+pub const BACKUP_CHUNKS_QUEUED_MAX: usize = 4;
+
 const _: () = assert!(
     FLUSH_RECORDS_MAX <= QUEUE_RECORDS_MAX,
     "a full queue must be able to fill a write batch"

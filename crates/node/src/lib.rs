@@ -7,6 +7,8 @@
 //! variables and prints nothing: what it has to tell goes to its [`NodeHooks`]. `rondo dev` is a
 //! node plus terminal output and file watching; tests start one in-process.
 
+pub mod backup;
+
 mod observer;
 
 use std::future::Future;
@@ -410,7 +412,7 @@ async fn open(config: &NodeConfig) -> Result<State, NodeError> {
     let data_dir = std::path::absolute(&config.data_dir).map_err(data_dir_error)?;
     let cache_dir = data_dir.join("cache");
     std::fs::create_dir_all(&cache_dir).map_err(data_dir_error)?;
-    let store_dir = data_dir.join("store");
+    let store_dir = backup::store_dir(&data_dir);
     let store =
         store::Store::open(&store_dir, store::StoreOptions::default()).map_err(|source| {
             NodeError::Store {

@@ -22,6 +22,10 @@ pub enum Command {
     Invoke(InvokeArgs),
     /// Show the usage and cost of a running app, per function, route or trigger.
     Cost(CostArgs),
+    /// Write a consistent snapshot of a running node's store to a file (online; writes go on).
+    Backup(BackupArgs),
+    /// Make a new data folder's store from a backup file (offline: no node may use the folder).
+    Restore(RestoreArgs),
 }
 
 #[derive(clap::Args)]
@@ -99,6 +103,29 @@ pub struct CostArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct BackupArgs {
+    /// The file to write (written as FILE.tmp, checked, then renamed).
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// The AWS endpoint of the running `rondo dev`, which serves the backup.
+    #[arg(long, default_value = "http://127.0.0.1:4566")]
+    pub endpoint: String,
+    /// The access key to sign the request with (SigV4), written KEYID:SECRET: one the node was
+    /// started with (`--aws-credentials`). A node started without any accepts any key.
+    #[arg(long = "aws-credentials", value_name = "KEYID:SECRET", value_parser = parse_credentials)]
+    pub aws_credentials: Option<(String, String)>,
+}
+
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    /// The backup file (written by `rondo backup`).
+    pub file: PathBuf,
+    /// The data folder to restore into (`rondo dev --data`); it must hold no store yet.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
 }
 
 fn parse_credentials(text: &str) -> Result<(String, String), String> {

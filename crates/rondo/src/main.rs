@@ -3,6 +3,7 @@
 //! This crate is the only one that reads command-line arguments and environment variables and
 //! prints to the terminal. Everything it does is wiring: the work is in the library crates.
 
+mod backup;
 mod cli;
 mod cost;
 mod dev;
@@ -25,6 +26,8 @@ fn main() -> ExitCode {
         cli::Command::Dev(dev_args) => dev::run(dev_args),
         cli::Command::Invoke(invoke_args) => invoke::run(invoke_args),
         cli::Command::Cost(cost_args) => cost::run(cost_args),
+        cli::Command::Backup(backup_args) => backup::run_backup(backup_args),
+        cli::Command::Restore(restore_args) => backup::run_restore(restore_args),
     };
     match result {
         Ok(code) => code,

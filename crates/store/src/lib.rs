@@ -9,6 +9,7 @@
 //! The engine (redb today) sits behind a private trait, so that another engine can carry the
 //! same interface; `docs/design/002-store.md` explains the design and the choice of engine.
 
+pub mod backup;
 pub mod keyspace;
 pub mod limits;
 

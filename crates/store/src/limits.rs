@@ -27,6 +27,11 @@ pub const GROUP_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// (an async caller without blocking its thread), so waiting work never grows without bound.
 pub const QUEUE_TRANSACTIONS_MAX: usize = 1024;
 
+/// Most bytes of keys and values one transaction of a restore writes
+/// ([`backup::restore`](crate::backup::restore)): a restore commits in batches this size, so it
+/// holds about this much in memory whatever the backup's size.
+pub const RESTORE_BATCH_BYTES_MAX: usize = 8 * 1024 * 1024;
+
 // How the limits relate, checked at compile time.
 const _: () = assert!(
     KEY_BYTES_MAX + VALUE_BYTES_MAX <= TRANSACTION_BYTES_MAX,
@@ -39,4 +44,8 @@ const _: () = assert!(
 const _: () = assert!(
     GROUP_TRANSACTIONS_MAX <= QUEUE_TRANSACTIONS_MAX,
     "a full queue must be able to fill a group"
+);
+const _: () = assert!(
+    RESTORE_BATCH_BYTES_MAX + KEY_BYTES_MAX + VALUE_BYTES_MAX <= TRANSACTION_BYTES_MAX,
+    "a restore's batch, with the largest entry it may end on, fits one transaction"
 );
