@@ -2,6 +2,7 @@
 //! with real HTTP clients, real files and real signals.
 
 mod async_invoke;
+mod backup;
 mod cart;
 mod dev;
 mod gateway;
