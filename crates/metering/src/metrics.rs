@@ -11,9 +11,13 @@
 //! | `rondo_concurrent_invocations` | gauge | `function` |
 //! | `rondo_trigger_iterator_age_seconds` | gauge | `trigger`, `shard` |
 //! | `rondo_metering_dropped_total` | counter | |
+//! | `rondo_tokio_alive_tasks` | gauge | |
 //!
 //! As Lambda's `Invocations` does, `rondo_invocations_total` leaves out throttled invocations,
 //! which never ran; errors are its samples whose `outcome` is not `success`.
+//!
+//! `rondo_tokio_alive_tasks` is tokio's count of tasks alive on the runtime that renders the
+//! metrics (the node's), read at each render; a soak run watches it for leaked tasks.
 //!
 //! A label set's metric is created on first use under a write lock; after that, updating it
 //! takes a shared read lock and atomic operations, so the request path never waits on another
@@ -52,6 +56,7 @@ pub struct Metrics {
     concurrency: Family<FunctionLabel, Gauge>,
     iterator_age: Family<TriggerShard, Gauge<f64, AtomicU64>>,
     dropped: Counter,
+    alive_tasks: Gauge,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -84,6 +89,7 @@ impl Metrics {
             concurrency: Family::default(),
             iterator_age: Family::default(),
             dropped: Counter::default(),
+            alive_tasks: Gauge::default(),
         };
         metrics.register();
         metrics
@@ -146,6 +152,12 @@ impl Metrics {
     /// Every metric in Prometheus's text exposition format (version 0.0.4), to be served with
     /// [`CONTENT_TYPE`].
     pub fn render(&self) -> String {
+        // Outside a runtime (a test, say) the gauge keeps its last value.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let alive_tasks_n = runtime.metrics().num_alive_tasks();
+            self.alive_tasks
+                .set(i64::try_from(alive_tasks_n).unwrap_or(i64::MAX));
+        }
         let mut text = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)
             .expect("encoding metrics into a String cannot fail");
@@ -199,6 +211,11 @@ impl Metrics {
             "rondo_metering_dropped",
             "Usage records the metering ledger lost because its queue was full or a commit failed",
             self.dropped.clone(),
+        );
+        registry.register(
+            "rondo_tokio_alive_tasks",
+            "Tasks alive on the node's tokio runtime when the metrics were rendered",
+            self.alive_tasks.clone(),
         );
     }
 }

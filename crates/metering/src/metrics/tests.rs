@@ -129,9 +129,28 @@ fn the_output_parses_and_counts_what_was_observed() {
             ("rondo_invocations_total", "counter"),
             ("rondo_metering_dropped_total", "counter"),
             ("rondo_throttles_total", "counter"),
+            ("rondo_tokio_alive_tasks", "gauge"),
             ("rondo_trigger_iterator_age_seconds", "gauge"),
         ])
     );
+}
+
+#[test]
+fn alive_tasks_are_those_of_the_rendering_runtime() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let metrics = Metrics::new();
+    let families = runtime.block_on(async {
+        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+        let waiter = tokio::spawn(receiver);
+        let text = metrics.render();
+        sender.send(()).expect("the waiter is alive");
+        waiter.await.expect("the waiter ends").expect("it was told");
+        parse(&text).unwrap_or_else(|error| panic!("{error}"))
+    });
+    assert_eq!(sample(&families, "rondo_tokio_alive_tasks", &[]), Some(1.0));
 }
 
 #[test]
