@@ -16,6 +16,7 @@ mod bench_tables;
 mod bench_triggers;
 mod fuzz;
 mod guests;
+mod soak;
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,12 @@ commands:
                             and run each, or only NAME, for N seconds (default 60); prints
                             execs/s and coverage per target, fails on a crash; installs
                             cargo-fuzz under <temp>/rondo-tools when it is missing
+  soak --minutes N [--out DIR]
+                            mixed load (gateway requests, WebSocket pushes, DynamoDB, stream
+                            triggers, async Invoke) on the wasm cart and the Python cart for N
+                            minutes; samples memory, fds, threads, tasks and p99, judges them flat
+                            after warm-up, writes soak.csv and soak.svg to DIR (default
+                            <temp>/rondo-soak/out), fails on growth, errors or a p99 drift
   help                      print this text
 ";
 
@@ -92,6 +99,7 @@ fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         ["bench", "triggers"] => bench_triggers::triggers(root, false),
         ["bench", "triggers", "--quick"] => bench_triggers::triggers(root, true),
         ["fuzz", rest @ ..] => fuzz::fuzz(root, rest),
+        ["soak", rest @ ..] => soak::soak(root, rest),
         [] | ["help" | "--help" | "-h"] => {
             print!("{HELP}");
             Ok(())
