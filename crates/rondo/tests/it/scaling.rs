@@ -76,12 +76,31 @@ async fn a_burst_gets_an_environment_per_caller_and_an_idle_function_none() {
         poll.tick(&children).await;
     };
     assert_eq!(environments.len(), N_BURST, "{environments:?}");
+    // Each environment is a sandbox (its first process is bubblewrap, leading the group) with
+    // the Python runtime inside.
     assert!(
-        environments
-            .iter()
-            .all(|child| child.comm.starts_with("python")),
+        environments.iter().all(|child| child.comm == "bwrap"),
         "{environments:?}"
     );
+    let runtimes = Poll::new(
+        "a Python runtime in every environment's group",
+        Duration::from_secs(WAIT_S),
+    );
+    loop {
+        let processes = live_processes();
+        let without_python: Vec<&Proc> = environments
+            .iter()
+            .filter(|child| {
+                !processes
+                    .iter()
+                    .any(|p| p.pgid == child.pid && p.comm.starts_with("python"))
+            })
+            .collect();
+        if without_python.is_empty() {
+            break;
+        }
+        runtimes.tick(&without_python).await;
+    }
     for caller in callers {
         let invoked = caller.await.expect("caller task");
         assert_eq!(invoked.expect_ok(), &json!({"slept_ms": BURST_SLEEP_MS}));
