@@ -17,10 +17,9 @@
 //! Design note 013 records the decisions.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
@@ -33,7 +32,7 @@ use serde_json::json;
 use crate::lambda_api::lambda;
 use crate::support::dynamo::{Poll, dynamodb, s, wait_active};
 use crate::support::streams::dynamodb_streams;
-use crate::support::{App, Dev, post, repo, test_wasm};
+use crate::support::{App, Dev, address_after, capture, post, repo, test_wasm};
 
 /// The tmpfs: room for the compiled-code cache and the store, which the filler then takes.
 const TMPFS_MB: u64 = 192;
@@ -618,28 +617,4 @@ impl Drop for TmpfsDev {
                 .status();
         }
     }
-}
-
-fn address_after(text: &str, label: &str) -> Option<String> {
-    text.lines()
-        .find_map(|line| {
-            line.trim()
-                .strip_prefix(label)
-                .map(|rest| rest.trim().to_owned())
-        })
-        .filter(|address| address.starts_with("http://"))
-}
-
-fn capture(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            let mut text = sink.lock().expect("lock");
-            text.push_str(&line);
-            text.push('\n');
-        }
-    });
-    text
 }

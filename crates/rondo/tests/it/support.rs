@@ -192,7 +192,8 @@ impl Drop for Dev {
     }
 }
 
-fn address_after(text: &str, label: &str) -> Option<String> {
+/// The address printed after `label` in `rondo dev`'s banner (`http://...`).
+pub fn address_after(text: &str, label: &str) -> Option<String> {
     text.lines()
         .find_map(|line| {
             line.trim()
@@ -202,7 +203,8 @@ fn address_after(text: &str, label: &str) -> Option<String> {
         .filter(|address| address.starts_with("http://"))
 }
 
-fn capture(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
+/// Collects what `stream` prints, line by line, on a thread of its own.
+pub fn capture(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
     let text = Arc::new(Mutex::new(String::new()));
     let sink = Arc::clone(&text);
     std::thread::spawn(move || {
