@@ -420,7 +420,6 @@ async fn a_failing_event_is_retried_then_recorded_in_the_on_failure_table() {
         .expect("queued");
     let items = node.wait_for_items("failures", 1).await;
     node.wait_until_empty().await;
-    worker.abort();
 
     let [item] = items.as_slice() else {
         panic!("one record: {items:?}")
@@ -451,7 +450,19 @@ async fn a_failing_event_is_retried_then_recorded_in_the_on_failure_table() {
         &json!("TestError")
     );
 
-    let reports = lock(&node.reports).clone();
+    // The record can be in its table a moment before the worker reports that it gave up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let reports = loop {
+        let reports = lock(&node.reports).clone();
+        let given_up = reports
+            .iter()
+            .any(|r| matches!(r, AsyncReport::GivenUp { .. }));
+        if given_up || std::time::Instant::now() >= deadline {
+            break reports;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    worker.abort();
     let retries = reports
         .iter()
         .filter(|r| matches!(r, AsyncReport::Retrying { .. }))
