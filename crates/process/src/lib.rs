@@ -29,6 +29,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use runtime::{Invocation, InvokeMeta};
 
+/// How the Runtime API reads an error a runtime posts (public for the fuzz targets, `fuzz/`).
+pub use crate::runtime_api::{PostedError, parse_posted_error};
+
 use crate::memory::CgroupParent;
 use crate::pool::FunctionInner;
 use crate::sandbox::Sandbox;

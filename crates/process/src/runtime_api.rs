@@ -58,11 +58,13 @@ pub(crate) enum Signal {
 
 /// An error a runtime posted to `/error` or `/init/error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PostedError {
-    pub(crate) error_type: String,
-    pub(crate) message: String,
+pub struct PostedError {
+    /// The body's `errorType`, else the `Lambda-Runtime-Function-Error-Type` header, else
+    /// `Unhandled`; never empty.
+    pub error_type: String,
+    pub message: String,
     /// The body's `stackTrace`: its lines, as the runtime gave them.
-    pub(crate) stack_trace: Vec<String>,
+    pub stack_trace: Vec<String>,
 }
 
 /// Whose connections a Runtime API listener serves.
@@ -419,7 +421,10 @@ async fn read_posted_error(request: Request<Incoming>) -> Result<PostedError, Re
     }
 }
 
-pub(crate) fn parse_posted_error(body: &[u8], header_type: Option<String>) -> PostedError {
+/// Reads an error body a runtime posted (Lambda's `{"errorType", "errorMessage", "stackTrace"}`,
+/// or anything else, kept as the message) with the error type header it came with. It takes any
+/// bytes: a body that is not Lambda's shape is still an error, never a refusal.
+pub fn parse_posted_error(body: &[u8], header_type: Option<String>) -> PostedError {
     let json = serde_json::from_slice::<serde_json::Value>(body).ok();
     let field = |name: &str| {
         json.as_ref()
@@ -429,7 +434,7 @@ pub(crate) fn parse_posted_error(body: &[u8], header_type: Option<String>) -> Po
     };
     let error_type = field("errorType")
         .filter(|error_type| !error_type.is_empty())
-        .or(header_type)
+        .or(header_type.filter(|error_type| !error_type.is_empty()))
         .unwrap_or_else(|| "Unhandled".to_owned());
     let message = match (&json, field("errorMessage")) {
         (_, Some(message)) => message,
@@ -551,5 +556,17 @@ mod tests {
         check(r#"{"errorMessage":"bare"}"#, None, ("Unhandled", "bare"));
         check("not json at all", None, ("Unhandled", "not json at all"));
         check("{}", Some("X"), ("X", ""));
+    }
+
+    #[test]
+    fn an_empty_error_type_header_is_no_type() {
+        // Found while writing the runtime_api fuzz target (its invariant: every error has a type):
+        // an empty header gave an error without one.
+        check(r#"{"errorMessage":"m"}"#, Some(""), ("Unhandled", "m"));
+        check(
+            r#"{"errorType":"","errorMessage":"m"}"#,
+            Some(""),
+            ("Unhandled", "m"),
+        );
     }
 }
