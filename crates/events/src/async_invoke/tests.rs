@@ -451,16 +451,16 @@ async fn a_failing_event_is_retried_then_recorded_in_the_on_failure_table() {
     );
 
     // The record can be in its table a moment before the worker reports that it gave up.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(10);
     let reports = loop {
         let reports = lock(&node.reports).clone();
         let given_up = reports
             .iter()
             .any(|r| matches!(r, AsyncReport::GivenUp { .. }));
-        if given_up || std::time::Instant::now() >= deadline {
+        if given_up || Instant::now() >= deadline {
             break reports;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     };
     worker.abort();
     let retries = reports
