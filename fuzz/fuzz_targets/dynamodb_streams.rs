@@ -2,7 +2,7 @@
 //! the operation (`ListStreams`, `DescribeStream`, `GetShardIterator`, `GetRecords`), the rest its
 //! request body. The fixture's table `tab` has a stream with a few records; `@arn`, `@shard` and
 //! `@iterator` in the body become its ARN, its shard's id and a fresh iterator
-//! (`fixtures::fill_stream_placeholders`), which a fuzzer could not guess. Errors are normal
+//! (`fixtures::substitute_stream_ids`), which a fuzzer could not guess. Errors are normal
 //! outcomes; a panic is a bug.
 
 #![no_main]
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(operation) = std::str::from_utf8(operation) else {
         return;
     };
-    let body = fixtures::fill_stream_placeholders(body);
+    let body = fixtures::substitute_stream_ids(body);
     let tables = fixtures::tables();
     let _ = fixtures::runtime().block_on(tables.handle_streams(operation, &body));
 });

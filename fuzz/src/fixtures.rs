@@ -207,11 +207,11 @@ fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The placeholders the DynamoDB Streams target fills in, because a fuzzer cannot guess them:
+/// The markers the DynamoDB Streams target replaces with real ids, because a fuzzer cannot guess them:
 /// `@arn` (the stream ARN of table `tab`, which has its creation time in it), `@shard` (its first
 /// shard's id) and `@iterator` (a shard iterator from `TRIM_HORIZON` of that shard, fresh: an
 /// iterator expires after 15 minutes).
-pub fn fill_stream_placeholders(body: &[u8]) -> Vec<u8> {
+pub fn substitute_stream_ids(body: &[u8]) -> Vec<u8> {
     static STREAM: LazyLock<(String, String)> = LazyLock::new(|| {
         let described = stream_call("DescribeStream", &serde_json::json!({ "StreamArn": arn() }));
         let shard = described["StreamDescription"]["Shards"][0]["ShardId"]

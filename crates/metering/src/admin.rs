@@ -184,7 +184,7 @@ fn stream_cost(ledger: Ledger, prices: PriceTable, query: CostQuery) -> http::Re
     response(
         StatusCode::OK,
         "application/x-ndjson",
-        LinesBody { lines: receiver },
+        ChannelBody { chunks: receiver },
     )
 }
 
@@ -280,12 +280,13 @@ where
     response
 }
 
-/// A body of lines sent from another task; it ends when the sender is dropped.
-struct LinesBody {
-    lines: mpsc::Receiver<Bytes>,
+/// A body of chunks sent from another task or thread (a cost report's lines, a backup's
+/// chunks); it ends when the sender is dropped, and dropping it fails the sender's next send.
+pub(crate) struct ChannelBody {
+    pub(crate) chunks: mpsc::Receiver<Bytes>,
 }
 
-impl http_body::Body for LinesBody {
+impl http_body::Body for ChannelBody {
     type Data = Bytes;
     type Error = Infallible;
 
@@ -293,9 +294,9 @@ impl http_body::Body for LinesBody {
         mut self: Pin<&mut Self>,
         context: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.lines
+        self.chunks
             .poll_recv(context)
-            .map(|line| line.map(|line| Ok(Frame::data(line))))
+            .map(|chunk| chunk.map(|chunk| Ok(Frame::data(chunk))))
     }
 }
 

@@ -8,19 +8,15 @@
 //! memory. The snapshot is consistent and writes go on beside it. A failure half-way ends the
 //! body early, without the trailer, which the client's check reports as a truncated backup.
 
-use std::convert::Infallible;
 use std::io::{self, Write};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::StatusCode;
-use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 use store::Store;
 use tokio::sync::mpsc;
 
-use crate::admin::AdminBody;
+use crate::admin::{AdminBody, ChannelBody};
 use crate::limits::{BACKUP_CHUNK_BYTES, BACKUP_CHUNKS_QUEUED_MAX};
 
 /// The path of the backup.
@@ -57,7 +53,7 @@ pub fn handle(store: &Store) -> http::Response<AdminBody> {
     http::Response::builder()
         .status(StatusCode::OK)
         .header(http::header::CONTENT_TYPE, BACKUP_CONTENT_TYPE)
-        .body(ChunksBody { chunks: receiver }.boxed())
+        .body(ChannelBody { chunks: receiver }.boxed())
         .expect("a response of static parts is valid")
 }
 
@@ -84,24 +80,5 @@ impl Write for ChunkWriter {
         self.chunks
             .blocking_send(Bytes::from(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
-    }
-}
-
-/// The response body: the chunks, as the thread sends them.
-struct ChunksBody {
-    chunks: mpsc::Receiver<Bytes>,
-}
-
-impl http_body::Body for ChunksBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.chunks
-            .poll_recv(context)
-            .map(|chunk| chunk.map(|chunk| Ok(Frame::data(chunk))))
     }
 }
