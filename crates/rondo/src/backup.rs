@@ -17,12 +17,11 @@ use anyhow::Context as _;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use metering::backup::BACKUP_PATH;
 use node::backup::Summary;
 
 use crate::cli::{BackupArgs, RestoreArgs};
+use crate::client;
 use crate::printer;
 
 /// The key `rondo backup` signs with when given none: what a node without `--aws-credentials`
@@ -93,11 +92,7 @@ async fn fetch(args: &BackupArgs, temporary: &Path) -> anyhow::Result<()> {
         .body(Empty::<Bytes>::new())
         .with_context(|| format!("invalid --endpoint {endpoint}"))?;
     sign(&mut request, key_id, secret)?;
-    let client = Client::builder(TokioExecutor::new()).build_http();
-    let response = client
-        .request(request)
-        .await
-        .with_context(|| format!("cannot reach rondo at {endpoint} (is `rondo dev` running?)"))?;
+    let response = client::send(request, endpoint).await?;
     let status = response.status();
     let mut body = response.into_body();
     if !status.is_success() {

@@ -16,13 +16,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use indicatif::{ProgressBar, ProgressStyle};
 use metering::CostReport;
 use metering::admin::{COST_PATH, CostLine};
 
 use crate::cli::CostArgs;
+use crate::client;
 
 /// A summary that has not finished after this long gets a progress bar.
 const PROGRESS_BAR_DELAY: Duration = Duration::from_millis(300);
@@ -61,11 +60,7 @@ async fn fetch(args: &CostArgs) -> anyhow::Result<CostReport> {
         .body(Empty::<Bytes>::new())
         .with_context(|| format!("invalid --endpoint {endpoint}"))?;
     let started = Instant::now();
-    let client = Client::builder(TokioExecutor::new()).build_http();
-    let response = client
-        .request(request)
-        .await
-        .with_context(|| format!("cannot reach rondo at {endpoint} (is `rondo dev` running?)"))?;
+    let response = client::send(request, endpoint).await?;
     let status = response.status();
     let mut body = response.into_body();
     if !status.is_success() {

@@ -11,10 +11,9 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use crate::cli::InvokeArgs;
+use crate::client;
 use crate::printer;
 
 pub fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
@@ -36,11 +35,7 @@ async fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
         .header("x-amz-log-type", if args.log { "Tail" } else { "None" })
         .body(Full::new(Bytes::from(args.payload.clone())))
         .with_context(|| format!("invalid --endpoint {endpoint}"))?;
-    let client = Client::builder(TokioExecutor::new()).build_http();
-    let response = client
-        .request(request)
-        .await
-        .with_context(|| format!("cannot reach rondo at {endpoint} (is `rondo dev` running?)"))?;
+    let response = client::send(request, endpoint).await?;
     let status = response.status();
     let headers = response.headers().clone();
     let body = response

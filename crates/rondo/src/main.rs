@@ -5,6 +5,7 @@
 
 mod backup;
 mod cli;
+mod client;
 mod cost;
 mod dev;
 mod invoke;
