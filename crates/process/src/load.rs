@@ -42,6 +42,13 @@ pub(crate) fn prepare(
             path: config.code_dir.clone(),
         });
     }
+    // bubblewrap starts in `/`: the code folder is named by its absolute path (an app given as
+    // a relative folder has relative code folders).
+    let code_dir =
+        std::fs::canonicalize(&config.code_dir).map_err(|source| ProcessLoadError::Io {
+            path: config.code_dir.clone(),
+            source,
+        })?;
     let sandbox = host_sandbox(host);
     let seen = match sandbox {
         Some(_) => {
@@ -58,7 +65,7 @@ pub(crate) fn prepare(
     host.cgroup.get_or_init(detect_cgroup);
     let sandbox = sandbox.map(|sandbox| {
         let plan = SandboxPlan {
-            code_dir: config.code_dir.clone(),
+            code_dir: code_dir.clone(),
             runtime_dir: start.runtime_dir.clone(),
             read_only: start.read_only.clone(),
             tmp_bytes: u64::from(config.ephemeral_storage_mb) * 1024 * 1024,

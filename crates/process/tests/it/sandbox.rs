@@ -298,3 +298,42 @@ async fn code_the_sandbox_user_cannot_read_is_refused_at_load() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_folder_named_by_a_relative_path_runs_in_the_sandbox() {
+    // `rondo dev examples/cart-python` names its code folders relative to where rondo runs, and
+    // the sandbox starts in `/`.
+    let (_listener, url) = endpoint();
+    let host = sandboxed_host(&url);
+    // A folder in the target folder, named from the test's working folder (the crate's): from
+    // `/`, the same relative path names nothing.
+    let code = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let handler = "def handler(event, context):\n    return event\n";
+    std::fs::write(code.path().join("app.py"), handler).expect("write");
+    std::fs::set_permissions(code.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let cwd = std::env::current_dir().expect("the working folder");
+    let shared = cwd
+        .ancestors()
+        .find(|ancestor| code.path().starts_with(ancestor))
+        .expect("a common ancestor");
+    let up: std::path::PathBuf = cwd
+        .strip_prefix(shared)
+        .expect("below it")
+        .components()
+        .map(|_| "..")
+        .collect();
+    let relative = up.join(code.path().strip_prefix(shared).expect("below it"));
+    assert!(
+        !Path::new("/").join(&relative).exists(),
+        "names nothing from /"
+    );
+    assert!(
+        relative.is_relative() && relative.is_dir(),
+        "{}",
+        relative.display()
+    );
+    let mut function = config("relative", ProcessRuntime::Python3, &relative);
+    function.handler = Some("app.handler".to_owned());
+    let function = support::load(&host, function).await;
+    assert_eq!(attack(&function, json!({"n": 1})).await, json!({"n": 1}));
+}
